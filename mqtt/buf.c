@@ -43,6 +43,10 @@ int mqtt_read_varint(struct mqtt_reader *r, uint32_t *v)
 			return -EBADMSG;
 		value |= (uint32_t)(b & 0x7f) << (7 * i);
 		if (!(b & 0x80)) {
+			/* "MUST use the minimum number of bytes" [MQTT-1.5.5-1]: a last byte of 0
+			 * after a continuation byte is an overlong encoding. */
+			if (i > 0 && b == 0)
+				return -EBADMSG;
 			*v = value;
 			return 0;
 		}

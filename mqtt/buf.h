@@ -48,9 +48,8 @@ int mqtt_read_u8(struct mqtt_reader *r, uint8_t *v);
 int mqtt_read_u16(struct mqtt_reader *r, uint16_t *v);
 int mqtt_read_u32(struct mqtt_reader *r, uint32_t *v);
 
-/* Variable Byte Integer, at most 4 bytes [MQTT-1.5.5-1]; -EBADMSG for a 5th continuation byte
- * or a short input. Overlong encodings (e.g. 0x80 0x00) are accepted: the spec does not forbid
- * them. */
+/* Variable Byte Integer in the minimum number of bytes, at most 4 [MQTT-1.5.5-1]; -EBADMSG for
+ * a 5th continuation byte, an overlong encoding (e.g. 0x80 0x00) or a short input. */
 int mqtt_read_varint(struct mqtt_reader *r, uint32_t *v);
 
 /* Two-byte length then bytes; a view into the input. */

@@ -173,8 +173,9 @@ struct mqtt_user_prop {
  * - after decoding, `user`/`sub_ids` are NULL, the counts are set and `raw`/`raw_len` view the
  *   whole property block (without its length prefix): iterate with mqtt_props_next_user() and
  *   mqtt_props_next_sub_id().
- * - when encoding, the arrays are used if non-NULL; otherwise the values are copied from
- *   `raw`, so a decoded block can be passed through unchanged (user properties forwarded). */
+ * - when encoding, they are written only when their `present` bit is set and their count is
+ *   above 0: the first `count` values of the array if non-NULL, otherwise copied from `raw`,
+ *   so a decoded block can be passed through unchanged (user properties forwarded). */
 struct mqtt_props {
 	uint64_t present;
 
@@ -233,6 +234,7 @@ struct mqtt_will {
 
 struct mqtt_connect {
 	uint8_t version;  /* enum mqtt_version, from the protocol level byte */
+	bool bridge;      /* level byte had bit 7 set: a mosquitto bridge ("try_private") */
 	bool clean_start; /* Clean Session in 3.1/3.1.1 */
 	uint16_t keep_alive;
 	struct mqtt_str client_id;
@@ -407,7 +409,7 @@ void mqtt_framer_reset(struct mqtt_framer *f);
 /* Feeds data[0..len). Sets *consumed to the bytes taken. Returns 1 with *out set when a packet
  * is complete (call again with the rest of the data), 0 when all data was taken and more is
  * needed, or a negative errno: -EBADMSG (variable byte integer longer than 4 bytes),
- * -EMSGSIZE (over max_packet; nothing was buffered), -ENOMEM. After an error the stream is
+ * -EMSGSIZE (over max_packet; no body byte was buffered, nothing allocated), -ENOMEM. After an error the stream is
  * unusable: the connection must be closed. Borrows data. */
 int mqtt_framer_push(struct mqtt_framer *f, const uint8_t *data, size_t len, size_t *consumed,
                      struct mqtt_frame *out);

@@ -239,8 +239,8 @@ static void test_empty(void)
 	CHECK(p.user == NULL && p.sub_ids == NULL);
 	CHECK_EQ(p.topic_alias, 0);
 	CHECK(p.content_type.p == NULL);
-	/* An overlong but 4-byte-bounded length is accepted (buf.h). */
-	CHECK_EQ(dec("80 00", MQTT_PCTX_CONNECT, &p, buf, sizeof(buf)), 0);
+	/* An overlong length is malformed: minimum number of bytes [MQTT-1.5.5-1]. */
+	CHECK_EQ(dec("80 00", MQTT_PCTX_CONNECT, &p, buf, sizeof(buf)), -EBADMSG);
 
 	struct mqtt_props e = {0};
 	for (int c = 0; c < NCTX; c++)
@@ -792,7 +792,7 @@ static void test_protocol_error_values(void)
 	CHECK_EQ(dec_err("03 23 00 00", MQTT_PCTX_PUBLISH), -EPROTO);       /* [MQTT-3.3.2-8] */
 	CHECK_EQ(dec_err("02 0b 00", MQTT_PCTX_PUBLISH), -EPROTO);          /* §3.3.2.3.8 */
 	CHECK_EQ(dec_err("02 0b 00", MQTT_PCTX_SUBSCRIBE), -EPROTO);        /* §3.8.2.1.2 */
-	CHECK_EQ(dec_err("03 0b 80 00", MQTT_PCTX_SUBSCRIBE), -EPROTO);     /* overlong 0 */
+	CHECK_EQ(dec_err("03 0b 80 00", MQTT_PCTX_SUBSCRIBE), -EBADMSG);    /* overlong 0 */
 	/* Authentication Data without Authentication Method in CONNECT [§3.1.2.11.10]. */
 	CHECK_EQ(dec_err("04 16 00 01 00", MQTT_PCTX_CONNECT), -EPROTO);
 	CHECK_EQ(dec_err("09 16 00 01 00 15 00 02 'M1'", MQTT_PCTX_CONNECT), 0);

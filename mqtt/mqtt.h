@@ -354,6 +354,13 @@ long mqtt_encoded_size(const struct mqtt_packet *pkt, uint8_t version);
  * (-ENOBUFS if cap is short, -EINVAL as above). Borrows both. */
 long mqtt_encode(const struct mqtt_packet *pkt, uint8_t version, uint8_t *out, size_t cap);
 
+/* Encodes everything of a PUBLISH except its payload bytes: fixed header (whose Remaining
+ * Length counts the payload), topic, packet id and properties. The caller sends p->payload
+ * after it without copying it (one stored message, many subscribers). Returns the header size
+ * or a negative errno as mqtt_encode. Borrows all. */
+long mqtt_encode_publish_header(const struct mqtt_publish *p, uint8_t version, uint8_t *out,
+                                size_t cap);
+
 /* Reason code for a negative errno returned by the decoders. */
 uint8_t mqtt_reason_for_errno(int err);
 

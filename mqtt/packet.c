@@ -245,6 +245,32 @@ long mqtt_encode(const struct mqtt_packet *pkt, uint8_t version, uint8_t *out, s
 	return (long)w.len;
 }
 
+long mqtt_encode_publish_header(const struct mqtt_publish *p, uint8_t version, uint8_t *out,
+                                size_t cap)
+{
+	if (!version_known(version))
+		return -EINVAL;
+	struct mqtt_publish head = *p;
+	head.payload = NULL;
+	head.payload_len = 0;
+	long head_body = mqtt_publish_body_size(&head, version);
+	if (head_body < 0)
+		return head_body;
+	uint64_t body = (uint64_t)head_body + p->payload_len;
+	if (body > MQTT_VARINT_MAX)
+		return -EINVAL;
+	long total = 1 + (long)mqtt_varint_size((uint32_t)body) + head_body;
+	if ((size_t)total > cap)
+		return -ENOBUFS;
+
+	struct mqtt_writer w;
+	mqtt_writer_init(&w, out, (size_t)total);
+	mqtt_write_u8(&w, (uint8_t)(MQTT_PUBLISH << 4 | mqtt_publish_flags(p)));
+	mqtt_write_varint(&w, (uint32_t)body);
+	mqtt_publish_body_write(&w, &head, version);
+	return (long)w.len;
+}
+
 const char *mqtt_type_name(uint8_t type)
 {
 	static const char *const names[16] = {

@@ -113,8 +113,38 @@ static void test_large_remaining_length(void)
 	CHECK(d.publish.payload == out + 11);
 }
 
+static void test_publish_header(void)
+{
+	/* Header + payload sent separately equal the whole packet from mqtt_encode. */
+	static const uint8_t payload[] = "hello, world";
+	struct mqtt_packet p = {.type = MQTT_PUBLISH};
+	p.publish.qos = 1;
+	p.publish.packet_id = 10;
+	p.publish.topic = (struct mqtt_str){(const uint8_t *)"a/b", 3};
+	p.publish.payload = payload;
+	p.publish.payload_len = sizeof(payload) - 1;
+	uint8_t whole[64], head[64];
+	for (uint8_t version = MQTT_V31; version <= MQTT_V5; version++) {
+		long n = mqtt_encode(&p, version, whole, sizeof(whole));
+		long h = mqtt_encode_publish_header(&p.publish, version, head, sizeof(head));
+		CHECK(n > 0 && h > 0);
+		CHECK_EQ(h + (long)p.publish.payload_len, n);
+		CHECK_MEM(head, (size_t)h, whole, (size_t)h);
+		CHECK_MEM(whole + h, (size_t)(n - h), payload, p.publish.payload_len);
+		CHECK_EQ(mqtt_encode_publish_header(&p.publish, version, head, (size_t)h - 1),
+		         -ENOBUFS);
+	}
+	CHECK_EQ(mqtt_encode_publish_header(&p.publish, 9, head, sizeof(head)), -EINVAL);
+	p.publish.packet_id = 0; /* QoS 1 needs a packet id */
+	CHECK_EQ(mqtt_encode_publish_header(&p.publish, MQTT_V311, head, sizeof(head)), -EINVAL);
+	p.publish.packet_id = 1;
+	p.publish.payload_len = MQTT_VARINT_MAX;
+	CHECK_EQ(mqtt_encode_publish_header(&p.publish, MQTT_V311, head, sizeof(head)), -EINVAL);
+}
+
 int main(void)
 {
+	test_publish_header();
 	test_reason_for_errno();
 	test_names();
 	test_v31_dup_on_qos1_types();

@@ -24,7 +24,7 @@ struct msg {
 	struct mqtt_props fwd;
 	const uint8_t *topic;   /* into data[] */
 	const uint8_t *payload; /* into data[] */
-	const uint8_t *props;   /* into data[]: the encoded forwarded block, no length prefix */
+	const uint8_t *props;   /* into data[]: the forwarded block, Property Length included */
 	uint8_t data[];
 };
 

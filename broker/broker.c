@@ -1,0 +1,241 @@
+/* broker.c - the broker instance: start-up and shutdown, the session table, session and will
+ * expiry, and the per-iteration flush. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker.h"
+
+int64_t broker_now_ms(const struct broker *b)
+{
+	(void)b;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- session table: open addressing, linear probing, backward-shift deletion ------------- */
+
+static uint64_t id_hash(const uint8_t *id, uint16_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (uint16_t i = 0; i < len; i++)
+		h = (h ^ id[i]) * 1099511628211ull;
+	return h;
+}
+
+static bool id_equal(const struct session *s, const uint8_t *id, uint16_t len)
+{
+	return s->client_id_len == len && memcmp(s->client_id, id, len) == 0;
+}
+
+struct session *sessions_find(struct broker *b, const uint8_t *id, uint16_t len)
+{
+	struct session_table *t = &b->sessions;
+	if (!t->cap)
+		return NULL;
+	for (size_t i = id_hash(id, len) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		struct session *s = t->slots[i];
+		if (!s)
+			return NULL;
+		if (id_equal(s, id, len))
+			return s;
+	}
+}
+
+static void table_put(struct session_table *t, struct session *s)
+{
+	size_t i = id_hash(s->client_id, s->client_id_len) & (t->cap - 1);
+	while (t->slots[i])
+		i = (i + 1) & (t->cap - 1);
+	t->slots[i] = s;
+}
+
+int sessions_add(struct broker *b, struct session *s)
+{
+	struct session_table *t = &b->sessions;
+	if ((t->count + 1) * 4 > t->cap * 3) {
+		/* Grow at 75% load. */
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct session **old = t->slots;
+		size_t old_cap = t->cap;
+		t->slots = calloc(cap, sizeof(*t->slots));
+		if (!t->slots) {
+			t->slots = old;
+			return -ENOMEM;
+		}
+		t->cap = cap;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i])
+				table_put(t, old[i]);
+		free(old);
+	}
+	table_put(t, s);
+	t->count++;
+	return 0;
+}
+
+void sessions_remove(struct broker *b, struct session *s)
+{
+	struct session_table *t = &b->sessions;
+	if (!t->cap)
+		return;
+	size_t mask = t->cap - 1, i = id_hash(s->client_id, s->client_id_len) & mask;
+	while (t->slots[i] && t->slots[i] != s)
+		i = (i + 1) & mask;
+	if (!t->slots[i])
+		return;
+	t->slots[i] = NULL;
+	t->count--;
+	/* Backward shift: re-place the entries after the hole so lookups never stop early. */
+	for (size_t j = (i + 1) & mask; t->slots[j]; j = (j + 1) & mask) {
+		struct session *m = t->slots[j];
+		t->slots[j] = NULL;
+		table_put(t, m);
+	}
+}
+
+/* ---- wills and expiry --------------------------------------------------------------------- */
+
+void session_set_will(struct broker *b, struct session *s, struct msg *m, uint32_t delay)
+{
+	struct pending_will *w = malloc(sizeof(*w));
+	if (!w) {
+		route_message(b, m, s); /* cannot wait: publish now rather than lose it */
+		return;
+	}
+	uint32_t wait = delay < s->expiry_interval ? delay : s->expiry_interval;
+	*w = (struct pending_will){.next = b->wills,
+	                           .s = s,
+	                           .m = msg_ref(m),
+	                           .at = broker_now_ms(b) + (int64_t)wait * 1000};
+	b->wills = w;
+}
+
+/* Unlinks the pending will of `s`; publishes it when `publish`. */
+static void take_will(struct broker *b, struct session *s, bool publish)
+{
+	for (struct pending_will **pw = &b->wills; *pw; pw = &(*pw)->next) {
+		struct pending_will *w = *pw;
+		if (w->s != s)
+			continue;
+		*pw = w->next;
+		if (publish)
+			route_message(b, w->m, NULL);
+		msg_unref(w->m);
+		free(w);
+		return;
+	}
+}
+
+void session_cancel_will(struct broker *b, struct session *s)
+{
+	take_will(b, s, false);
+}
+
+void session_destroy(struct broker *b, struct session *s)
+{
+	take_will(b, s, true); /* a session that ends publishes its delayed will [MQTT-3.1.3-9] */
+	for (struct session_sub *sub = s->subs; sub; sub = sub->next)
+		(void)subtree_remove(b->subs, sub->filter, sub->len, s);
+	sessions_remove(b, s);
+	session_free(s);
+}
+
+/* Once a second: due wills, expired offline sessions, $SYS. */
+static void broker_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct broker *b = w->data;
+	int64_t now = broker_now_ms(b);
+
+	for (struct pending_will **pw = &b->wills; *pw;) {
+		struct pending_will *pend = *pw;
+		if (pend->at > now) {
+			pw = &pend->next;
+			continue;
+		}
+		*pw = pend->next;
+		route_message(b, pend->m, NULL);
+		msg_unref(pend->m);
+		free(pend);
+	}
+	struct session_table *t = &b->sessions;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct session *s = t->slots[i];
+		if (s && !s->conn && s->expires_at && s->expires_at <= now) {
+			log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, NULL,
+			         "session expired");
+			session_destroy(b, s);
+			i--; /* backward shift may have moved another entry into slot i */
+		}
+	}
+	sys_publish(b, false);
+}
+
+/* Before the loop sleeps: flush every connection's output once, free closed connections. */
+static void broker_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	conns_flush_and_reap(w->data);
+}
+
+int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
+{
+	memset(b, 0, sizeof(*b));
+	b->loop = loop;
+	b->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	b->start_ms = broker_now_ms(b);
+	log_ratelimit_init(&b->drop_ratelimit, 10000, 5);
+
+	int err = logger_open(&b->log, &b->cfg);
+	if (err < 0)
+		return err;
+	b->subs = subtree_new();
+	b->retained = retain_new();
+	if (!b->subs || !b->retained)
+		return -ENOMEM;
+	err = listeners_open(b);
+	if (err < 0)
+		return err;
+	ev_prepare_init(&b->flush_watcher, broker_prepare);
+	b->flush_watcher.data = b;
+	ev_prepare_start(loop, &b->flush_watcher);
+	ev_timer_init(&b->tick, broker_tick, 1.0, 1.0);
+	b->tick.data = b;
+	ev_timer_start(loop, &b->tick);
+	sys_publish(b, true);
+	return 0;
+}
+
+void broker_free(struct broker *b)
+{
+	if (b->loop) {
+		ev_prepare_stop(b->loop, &b->flush_watcher);
+		ev_timer_stop(b->loop, &b->tick);
+	}
+	listeners_close(b);
+	conns_free_all(b);
+	while (b->wills) {
+		struct pending_will *w = b->wills;
+		b->wills = w->next;
+		msg_unref(w->m);
+		free(w);
+	}
+	for (size_t i = 0; i < b->sessions.cap; i++) {
+		struct session *s = b->sessions.slots[i];
+		if (s)
+			session_free(s);
+	}
+	free(b->sessions.slots);
+	subtree_free(b->subs);
+	retain_free(b->retained);
+	free(b->targets);
+	logger_close(&b->log);
+	config_free(&b->cfg);
+	memset(b, 0, sizeof(*b));
+}

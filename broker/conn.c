@@ -1,0 +1,417 @@
+/* conn.c - one client connection: reading into the framer, the output queue flushed with
+ * writev once per loop iteration, timers, and closing at a safe point. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+/* Output beyond this many pending bytes means the client does not read: QoS 0 publishes to it
+ * are dropped (counted) instead of growing memory without bound. */
+#define CONN_OUTPUT_SOFT_LIMIT (8u << 20)
+
+static void conn_mark_dirty(struct conn *c)
+{
+	if (c->dirty || c->closing)
+		return;
+	c->dirty = true;
+	c->next_dirty = c->b->dirty;
+	c->b->dirty = c;
+}
+
+static int outbuf_reserve_seg(struct outbuf *o)
+{
+	if (o->nsegs < o->scap)
+		return 0;
+	size_t cap = o->scap ? o->scap * 2 : 8;
+	struct out_seg *segs = realloc(o->segs, cap * sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	o->segs = segs;
+	o->scap = cap;
+	return 0;
+}
+
+/* Room for `n` more bytes in the byte buffer; returns where they go, or NULL. */
+static uint8_t *outbuf_reserve_bytes(struct outbuf *o, size_t n)
+{
+	if (o->bcap - o->blen < n) {
+		size_t cap = o->bcap ? o->bcap : 256;
+		while (cap - o->blen < n)
+			cap *= 2;
+		uint8_t *bytes = realloc(o->bytes, cap);
+		if (!bytes)
+			return NULL;
+		o->bytes = bytes;
+		o->bcap = cap;
+	}
+	return o->bytes + o->blen;
+}
+
+/* Records bytes just written at bytes[blen..blen+n) as a segment, merging with the previous
+ * byte segment when contiguous so that writev sees few iovecs. */
+static int outbuf_commit_bytes(struct outbuf *o, size_t n)
+{
+	struct out_seg *last = o->nsegs > o->head ? &o->segs[o->nsegs - 1] : NULL;
+	if (last && !last->ref && last->off + last->len == o->blen) {
+		last->len += (uint32_t)n;
+	} else {
+		if (outbuf_reserve_seg(o) < 0)
+			return -ENOMEM;
+		o->segs[o->nsegs++] =
+		        (struct out_seg){.off = (uint32_t)o->blen, .len = (uint32_t)n};
+	}
+	o->blen += n;
+	o->pending += n;
+	return 0;
+}
+
+int conn_send_bytes(struct conn *c, const uint8_t *p, size_t len)
+{
+	uint8_t *dst = outbuf_reserve_bytes(&c->out, len);
+	if (!dst)
+		return -ENOMEM;
+	memcpy(dst, p, len);
+	int err = outbuf_commit_bytes(&c->out, len);
+	if (err == 0)
+		conn_mark_dirty(c);
+	return err;
+}
+
+int conn_send_packet(struct conn *c, const struct mqtt_packet *pkt)
+{
+	long n = mqtt_encoded_size(pkt, c->version);
+	if (n < 0)
+		return (int)n;
+	if (c->max_packet_out && (unsigned long)n > c->max_packet_out)
+		return -EMSGSIZE;
+	uint8_t *dst = outbuf_reserve_bytes(&c->out, (size_t)n);
+	if (!dst)
+		return -ENOMEM;
+	long w = mqtt_encode(pkt, c->version, dst, (size_t)n);
+	if (w < 0)
+		return (int)w;
+	int err = outbuf_commit_bytes(&c->out, (size_t)w);
+	if (err == 0) {
+		c->b->stats.bytes_sent += (uint64_t)w;
+		conn_mark_dirty(c);
+	}
+	return err;
+}
+
+int conn_send_publish(struct conn *c, const struct mqtt_publish *p, struct msg *m)
+{
+	struct outbuf *o = &c->out;
+	/* A publish header is small; size it exactly, then write once. */
+	uint8_t head[512];
+	long h = mqtt_encode_publish_header(p, c->version, head, sizeof(head));
+	uint8_t *big = NULL;
+	if (h == -ENOBUFS) {
+		struct mqtt_packet pkt = {.type = MQTT_PUBLISH, .publish = *p};
+		long total = mqtt_encoded_size(&pkt, c->version);
+		if (total < 0)
+			return (int)total;
+		big = malloc((size_t)total);
+		if (!big)
+			return -ENOMEM;
+		h = mqtt_encode_publish_header(p, c->version, big, (size_t)total);
+	}
+	int err = 0;
+	if (h < 0) {
+		err = (int)h;
+		goto out;
+	}
+	if (c->max_packet_out && (uint64_t)h + p->payload_len > c->max_packet_out) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	uint8_t *dst = outbuf_reserve_bytes(o, (size_t)h);
+	if (!dst || outbuf_reserve_seg(o) < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(dst, big ? big : head, (size_t)h);
+	err = outbuf_commit_bytes(o, (size_t)h);
+	if (err < 0 || p->payload_len == 0)
+		goto done;
+	err = outbuf_reserve_seg(o);
+	if (err < 0)
+		goto done;
+	o->segs[o->nsegs++] =
+	        (struct out_seg){.ref = msg_ref(m), .p = p->payload, .len = p->payload_len};
+	o->pending += p->payload_len;
+done:
+	if (err == 0) {
+		c->b->stats.bytes_sent += (uint64_t)h + p->payload_len;
+		c->b->stats.publish_sent++;
+		conn_mark_dirty(c);
+	}
+out:
+	free(big);
+	return err;
+}
+
+static void outbuf_release(struct outbuf *o, size_t upto)
+{
+	for (size_t i = o->head; i < upto; i++)
+		msg_unref(o->segs[i].ref);
+}
+
+static void outbuf_free(struct outbuf *o)
+{
+	outbuf_release(o, o->nsegs);
+	free(o->segs);
+	free(o->bytes);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Writes as much pending output as the socket takes. 0 when everything was written, 1 when the
+ * socket is full (more later), negative errno on a write error. */
+static int outbuf_flush(struct outbuf *o, int fd)
+{
+	while (o->head < o->nsegs) {
+		struct iovec iov[64];
+		int n = 0;
+		for (size_t i = o->head; i < o->nsegs && n < 64; i++, n++) {
+			const struct out_seg *s = &o->segs[i];
+			const uint8_t *p = s->ref ? s->p : o->bytes + s->off;
+			size_t skip = i == o->head ? o->head_done : 0;
+			iov[n] = (struct iovec){.iov_base = (void *)(p + skip),
+			                        .iov_len = s->len - skip};
+		}
+		ssize_t w = writev(fd, iov, n);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		o->pending -= (size_t)w;
+		size_t left = (size_t)w;
+		while (left && o->head < o->nsegs) {
+			size_t rest = o->segs[o->head].len - o->head_done;
+			if (left < rest) {
+				o->head_done += left;
+				break;
+			}
+			left -= rest;
+			msg_unref(o->segs[o->head].ref);
+			o->head++;
+			o->head_done = 0;
+		}
+	}
+	/* Everything written: reuse the buffers from the start. */
+	o->head = o->nsegs = 0;
+	o->head_done = 0;
+	o->blen = 0;
+	return 0;
+}
+
+/* Flushes one connection; arms the write watcher when the socket is full. */
+static void conn_flush(struct conn *c)
+{
+	int r = outbuf_flush(&c->out, c->fd);
+	if (r < 0) {
+		conn_close(c, "write failed");
+		return;
+	}
+	if (r == 1 && !ev_is_active(&c->wio))
+		ev_io_start(c->b->loop, &c->wio);
+	else if (r == 0 && ev_is_active(&c->wio))
+		ev_io_stop(c->b->loop, &c->wio);
+}
+
+static void conn_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct conn *c = w->data;
+	conn_flush(c);
+	if (!c->closing && c->out.pending == 0 && c->session)
+		session_pump(c->b, c->session);
+}
+
+bool conn_output_congested(const struct conn *c)
+{
+	return c->out.pending > CONN_OUTPUT_SOFT_LIMIT;
+}
+
+static void conn_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct conn *c = w->data;
+	struct broker *b = c->b;
+
+	ssize_t n = read(c->fd, b->rbuf, sizeof(b->rbuf));
+	if (n == 0) {
+		conn_close(c,
+		           c->connected ? "connection closed by client" : "closed before CONNECT");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(c, "read failed");
+		return;
+	}
+	b->stats.bytes_received += (uint64_t)n;
+	size_t off = 0;
+	while (off < (size_t)n && !c->closing) {
+		size_t used = 0;
+		struct mqtt_frame f;
+		int r = mqtt_framer_push(&c->framer, b->rbuf + off, (size_t)n - off, &used, &f);
+		off += used;
+		if (r < 0) {
+			b->stats.protocol_errors++;
+			if (r == -EMSGSIZE)
+				conn_disconnect(c, MQTT_RC_PACKET_TOO_LARGE, "packet too large");
+			else
+				conn_disconnect(c, MQTT_RC_MALFORMED_PACKET, "malformed length");
+			return;
+		}
+		if (r == 0)
+			break;
+		dispatch_packet(c, f.p, f.len);
+	}
+}
+
+/* CONNECT timeout, then keep alive: 1.5 times the Keep Alive without a packet ends the
+ * connection [MQTT-3.1.2-24 (5.0: -22)]. */
+static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct conn *c = w->data;
+	if (!c->connected) {
+		conn_close(c, "no CONNECT in time");
+		return;
+	}
+	int64_t limit = (int64_t)c->keep_alive * 1500;
+	int64_t idle = broker_now_ms(c->b) - c->last_rx_ms;
+	if (idle >= limit) {
+		conn_disconnect(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+		return;
+	}
+	ev_timer_set(w, (double)(limit - idle) / 1000.0, 0.);
+	ev_timer_start(c->b->loop, w);
+}
+
+void conn_touch(struct conn *c)
+{
+	c->last_rx_ms = broker_now_ms(c->b);
+}
+
+struct conn *conn_new(struct broker *b, struct listener *l, int fd, const char *peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->b = b;
+	c->fd = fd;
+	c->listener = l;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	mqtt_framer_init(&c->framer, b->cfg.max_packet_size);
+	ev_io_init(&c->rio, conn_readable, fd, EV_READ);
+	ev_io_init(&c->wio, conn_writable, fd, EV_WRITE);
+	ev_timer_init(&c->timer, conn_timeout, BROKER_CONNECT_TIMEOUT_S, 0.);
+	c->rio.data = c->wio.data = c->timer.data = c;
+	ev_io_start(b->loop, &c->rio);
+	ev_timer_start(b->loop, &c->timer);
+	c->next = b->conns;
+	if (b->conns)
+		b->conns->prev = c;
+	b->conns = c;
+	if (l)
+		l->nconns++;
+	b->stats.connections_total++;
+	return c;
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	if (why)
+		log_line(&c->b->log, LOG_LEVEL_NOTICE,
+		         c->session ? (const char *)c->session->client_id : NULL, c->peer,
+		         "disconnected: %s", why);
+	connection_lost(c, true);
+	c->closing = true;
+	ev_io_stop(c->b->loop, &c->rio);
+	ev_timer_stop(c->b->loop, &c->timer);
+	/* Unlink from the live list onto the closing list; freed in conns_flush_and_reap. */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = c->b->closing;
+	c->b->closing = c;
+}
+
+void conn_disconnect(struct conn *c, uint8_t reason, const char *why)
+{
+	if (c->closing)
+		return;
+	if (c->connected && c->version == MQTT_V5) {
+		struct mqtt_packet pkt = {.type = MQTT_DISCONNECT};
+		pkt.disconnect.reason = reason;
+		(void)conn_send_packet(c, &pkt);
+	}
+	conn_close(c, why);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct broker *b = c->b;
+	ev_io_stop(b->loop, &c->rio);
+	ev_io_stop(b->loop, &c->wio);
+	ev_timer_stop(b->loop, &c->timer);
+	if (c->listener)
+		c->listener->nconns--;
+	close(c->fd);
+	outbuf_free(&c->out);
+	mqtt_framer_reset(&c->framer);
+	if (c->aliases_in) {
+		for (unsigned i = 0; i <= c->topic_alias_max_in; i++)
+			msg_unref(c->aliases_in[i]);
+		free(c->aliases_in);
+	}
+	msg_unref(c->will);
+	free(c);
+}
+
+void conns_flush_and_reap(struct broker *b)
+{
+	while (b->dirty) {
+		struct conn *c = b->dirty;
+		b->dirty = c->next_dirty;
+		c->dirty = false;
+		if (!c->closing)
+			conn_flush(c);
+	}
+	while (b->closing) {
+		struct conn *c = b->closing;
+		b->closing = c->next;
+		/* A last, non-blocking attempt to send what was queued (CONNACK or DISCONNECT
+		 * with the reason of the close). */
+		(void)outbuf_flush(&c->out, c->fd);
+		conn_free(c);
+	}
+}
+
+void conns_free_all(struct broker *b)
+{
+	while (b->conns)
+		conn_close(b->conns, NULL);
+	b->dirty = NULL;
+	conns_flush_and_reap(b);
+}

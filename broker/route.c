@@ -1,0 +1,189 @@
+/* route.c - fan-out: who receives a message, at which QoS, and sending deliveries out.
+ *
+ * route_message() is the one place that decides, per subscriber, how a message reaches it.
+ * Today every subscriber is served here in userspace; the kernel fast path will take the
+ * MQTT-SN QoS 0 subscribers it serves out of this decision (DESIGN.md "Exactly one copy"). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+
+struct route_ctx {
+	struct broker *b;
+	const struct msg *m;
+	const struct session *from;
+};
+
+static struct route_target *target_slot(struct broker *b)
+{
+	if (b->ntargets == b->targets_cap) {
+		size_t cap = b->targets_cap ? b->targets_cap * 2 : 64;
+		struct route_target *t = realloc(b->targets, cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		b->targets = t;
+		b->targets_cap = cap;
+	}
+	return &b->targets[b->ntargets++];
+}
+
+/* One matching subscription. Overlapping subscriptions of one session merge into a single
+ * delivery at the highest QoS, carrying every Subscription Identifier [MQTT-3.3.4-2, -3]. */
+static void route_visit(void *ctx, void *owner, const struct sub_opts *o, bool shared)
+{
+	struct route_ctx *rc = ctx;
+	struct broker *b = rc->b;
+	struct session *s = owner;
+	const struct msg *m = rc->m;
+
+	/* No Local: not back to the publisher's own session [MQTT-3.8.3-3]. */
+	if (o->no_local && !shared && s == rc->from)
+		return;
+	uint8_t qos = m->qos < o->qos ? m->qos : o->qos;
+	/* Retain As Published, else the flag is cleared on normal delivery [MQTT-3.3.1-12]. */
+	bool retain = o->retain_as_published ? m->retain : false;
+
+	struct route_target *t = NULL;
+	if (s->match_gen == b->match_gen) {
+		for (size_t i = 0; i < b->ntargets; i++)
+			if (b->targets[i].s == s)
+				t = &b->targets[i];
+	}
+	if (!t) {
+		t = target_slot(b);
+		if (!t)
+			return;
+		s->match_gen = b->match_gen;
+		*t = (struct route_target){.s = s, .qos = qos, .retain = retain};
+	} else {
+		if (qos > t->qos)
+			t->qos = qos;
+		t->retain = t->retain || retain;
+	}
+	if (o->sub_id && t->nsub_ids < sizeof(t->sub_ids) / sizeof(t->sub_ids[0]))
+		t->sub_ids[t->nsub_ids++] = o->sub_id;
+}
+
+static void deliver(struct broker *b, const struct route_target *t, struct msg *m)
+{
+	struct session *s = t->s;
+	struct conn *c = s->conn;
+	const struct session_limits lim = {
+	        .max_queued_messages = b->cfg.max_queued_messages,
+	        .max_queued_bytes = b->cfg.max_queued_bytes,
+	};
+
+	/* QoS 0 is not kept for offline sessions (mosquitto's queue_qos0_messages false), and
+	 * is dropped for a client that stopped reading. */
+	if (t->qos == 0 && (!c || conn_output_congested(c))) {
+		if (c)
+			b->stats.msgs_dropped++;
+		return;
+	}
+	int err = session_enqueue(s, &lim, m, t->qos, t->retain, t->sub_ids, t->nsub_ids);
+	if (err < 0) {
+		b->stats.msgs_dropped++;
+		if (log_ratelimit(&b->drop_ratelimit, broker_now_ms(b)))
+			log_line(&b->log, LOG_LEVEL_WARNING, (const char *)s->client_id, NULL,
+			         "queue full (max_queued_messages %u / max_queued_bytes %llu): "
+			         "message on %.*s dropped",
+			         b->cfg.max_queued_messages,
+			         (unsigned long long)b->cfg.max_queued_bytes, (int)m->topic_len,
+			         (const char *)m->topic);
+		return;
+	}
+	if (c)
+		session_pump(b, s);
+}
+
+void route_message(struct broker *b, struct msg *m, const struct session *from)
+{
+	if (m->retain) {
+		if (!b->cfg.retain_available)
+			return;
+		if (retain_set(b->retained, m) < 0)
+			log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL,
+			         "out of memory storing a retained message");
+	}
+	struct route_ctx ctx = {.b = b, .m = m, .from = from};
+	b->match_gen++;
+	b->ntargets = 0;
+	subtree_match(b->subs, m->topic, m->topic_len, route_visit, &ctx);
+	b->stats.msgs_received++;
+	for (size_t i = 0; i < b->ntargets; i++)
+		deliver(b, &b->targets[i], m);
+	b->last_route_targets = b->ntargets;
+	b->ntargets = 0;
+}
+
+int delivery_send(struct conn *c, struct delivery *d)
+{
+	struct msg *m = d->m;
+	struct mqtt_publish p = {
+	        .dup = d->sent && d->qos > 0, /* a resend carries DUP [MQTT-3.3.1-1] */
+	        .qos = d->qos,
+	        .retain = d->retain,
+	        .topic = {m->topic, m->topic_len},
+	        .packet_id = d->packet_id,
+	        .payload = m->payload,
+	        .payload_len = m->payload_len,
+	};
+	if (c->version == MQTT_V5) {
+		p.props = m->fwd;
+		if (m->expiry_at) {
+			/* The interval left, rounded up [MQTT-3.3.2-6]. */
+			int64_t left = m->expiry_at - broker_now_ms(c->b);
+			p.props.present |= MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY);
+			p.props.message_expiry = left > 0 ? (uint32_t)((left + 999) / 1000) : 0;
+		}
+		if (d->nsub_ids) {
+			p.props.present |= MQTT_PROP_BIT(MQTT_PROP_SUBSCRIPTION_ID);
+			p.props.sub_ids = d->sub_ids;
+			p.props.sub_id_count = d->nsub_ids;
+		}
+	}
+	int err = conn_send_publish(c, &p, m);
+	if (err == 0)
+		d->sent = true;
+	return err;
+}
+
+/* A message too big for the client's Maximum Packet Size is discarded as if it had been
+ * delivered [MQTT-3.1.2-25]: its QoS flow is completed here. */
+static void discard_oversize(struct broker *b, struct session *s, struct delivery *d)
+{
+	b->stats.msgs_dropped++;
+	if (d->qos == 1)
+		(void)session_on_puback(s, d->packet_id);
+	else if (d->qos == 2 && session_on_pubrec(s, d->packet_id, MQTT_RC_UNSPECIFIED_ERROR) < 0)
+		(void)session_on_pubcomp(s, d->packet_id);
+}
+
+void session_pump(struct broker *b, struct session *s)
+{
+	struct conn *c = s->conn;
+	if (!c || c->closing || !c->connected)
+		return;
+	int64_t now = broker_now_ms(b);
+	struct delivery *d;
+	/* The in-flight window: the client's Receive Maximum, bounded by max_inflight_messages. */
+	uint16_t window = c->receive_max_out < b->cfg.max_inflight_messages
+	                          ? c->receive_max_out
+	                          : b->cfg.max_inflight_messages;
+	while ((d = session_next(s, window, now)) != NULL) {
+		int err = delivery_send(c, d);
+		if (d->qos == 0) {
+			delivery_free(d);
+			if (err < 0)
+				b->stats.msgs_dropped++;
+			continue;
+		}
+		if (err == -EMSGSIZE) {
+			discard_oversize(b, s, d);
+		} else if (err < 0) {
+			conn_close(c, "out of memory queueing output");
+			return;
+		}
+	}
+}

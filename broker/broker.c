@@ -218,6 +218,9 @@ void broker_free(struct broker *b)
 		ev_prepare_stop(b->loop, &b->flush_watcher);
 		ev_timer_stop(b->loop, &b->tick);
 	}
+	/* A broker that stops is not a client that vanished: no wills (mosquitto keeps them
+	 * for the next start when persistence is on). */
+	b->stopping = true;
 	listeners_close(b);
 	conns_free_all(b);
 	while (b->wills) {

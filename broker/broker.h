@@ -115,6 +115,7 @@ struct broker {
 	const char *config_path;
 	struct logger log;
 	int64_t start_ms;
+	bool stopping; /* shutting down: connections end without publishing wills */
 
 	struct listener *listeners;
 	size_t nlisteners;

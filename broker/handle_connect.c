@@ -309,7 +309,7 @@ void connection_lost(struct conn *c, bool send_will)
 		return;
 	c->connected = false;
 	b->stats.clients_connected--;
-	if (send_will && c->will) {
+	if (send_will && c->will && !b->stopping) {
 		/* Will Delay Interval [MQTT-3.1.3-9]: a persistent session delays its will; it is
 		 * cancelled if the client comes back in time. */
 		if (s && c->will_delay && s->expiry_interval) {

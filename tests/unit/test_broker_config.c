@@ -1,0 +1,552 @@
+/* test_broker_config.c - the mosquitto.conf-compatible parser: defaults, every directive, exact
+ * error messages, line syntax (CRLF, comments, blanks), files, and the shipped mqtt-fast.conf.
+ *
+ * Usage: test_broker_config [path/to/mqtt-fast.conf]; without an argument the path comes from
+ * MQTT_FAST_SOURCE_DIR (set by tests/CMakeLists.txt). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "log.h"
+
+#define CHECK_STREQ(a, b)                                                                          \
+	do {                                                                                       \
+		const char *sa_ = (a), *sb_ = (b);                                                 \
+		if (sa_ && sb_ && strcmp(sa_, sb_) == 0) {                                         \
+			check_state_.passed++;                                                     \
+		} else {                                                                           \
+			check_state_.failed++;                                                     \
+			fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__,           \
+			        sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                       \
+		}                                                                                  \
+	} while (0)
+
+static void test_defaults(void)
+{
+	struct config c;
+	char err[256];
+	CHECK_EQ(config_load_string("x.conf", "", &c, err, sizeof(err)), 0);
+	CHECK_STREQ(err, "");
+	CHECK_EQ(c.allow_anonymous, false);
+	CHECK_EQ(c.allow_zero_length_clientid, true);
+	CHECK_STREQ(c.auto_id_prefix, "auto-");
+	CHECK(c.password_file == NULL && c.acl_file == NULL);
+	CHECK_EQ(c.max_inflight_messages, 20);
+	CHECK_EQ(c.max_queued_messages, 1000);
+	CHECK_EQ(c.max_queued_bytes, 0);
+	CHECK_EQ(c.max_packet_size, 0);
+	CHECK_EQ(c.message_size_limit, 0);
+	CHECK_EQ(c.max_keepalive, 65535);
+	CHECK_EQ(c.max_topic_alias, 10);
+	CHECK_EQ(c.retain_available, true);
+	CHECK_EQ(c.persistent_client_expiration, 0);
+	CHECK_EQ(c.sys_interval, 10);
+	CHECK_EQ(c.set_tcp_nodelay, false);
+	CHECK_EQ(c.persistence, false);
+	CHECK(c.persistence_location == NULL);
+	CHECK_EQ(c.log_types,
+	         LOG_LEVEL_ERR | LOG_LEVEL_WARNING | LOG_LEVEL_NOTICE | LOG_LEVEL_INFO);
+	CHECK_EQ(c.log_dests, CONFIG_LOG_DEST_STDERR);
+	CHECK(c.log_file == NULL);
+	CHECK_EQ(c.log_timestamp, true);
+	CHECK(c.pid_file == NULL);
+	/* No listener line: 1883 on loopback only, as mosquitto 2.0. */
+	CHECK_EQ(c.listener_count, 2);
+	if (c.listener_count == 2) {
+		const struct listener_conf *a = &c.listeners[0], *b = &c.listeners[1];
+		CHECK_EQ(a->port, 1883);
+		CHECK_STREQ(a->bind_address, "127.0.0.1");
+		CHECK_EQ(a->socket_domain, SOCKET_DOMAIN_IPV4);
+		CHECK_EQ(b->port, 1883);
+		CHECK_STREQ(b->bind_address, "::1");
+		CHECK_EQ(b->socket_domain, SOCKET_DOMAIN_IPV6);
+		CHECK(a->implicit && b->implicit);
+		CHECK_EQ(a->protocol, LISTENER_MQTT);
+		CHECK_EQ(a->max_connections, -1);
+		CHECK_STREQ(a->source_file, "(default)");
+		CHECK_EQ(a->source_line, 0);
+	}
+	config_free(&c);
+	CHECK(c.listeners == NULL && c.auto_id_prefix == NULL);
+	config_free(&c); /* twice is harmless */
+	config_free(NULL);
+
+	CHECK_EQ(config_init_defaults(&c), 0);
+	CHECK_EQ(c.listener_count, 0);
+	CHECK_EQ(c.max_inflight_messages, 20);
+	config_free(&c);
+}
+
+static const char full_conf[] =
+        "# every directive mqtt-fast supports\n"
+        "per_listener_settings false\n"
+        "allow_anonymous true\n"
+        "allow_zero_length_clientid false\n"
+        "auto_id_prefix gen-\n"
+        "password_file /etc/mqtt-fast/passwd\n"
+        "acl_file /etc/mqtt-fast/acl file\n"
+        "max_inflight_messages 0\n"
+        "max_queued_messages 0\n"
+        "max_queued_bytes 1048576\n"
+        "max_packet_size 20\n"
+        "message_size_limit 268435455\n"
+        "max_keepalive 10\n"
+        "max_topic_alias 65535\n"
+        "retain_available false\n"
+        "persistent_client_expiration 2w\n"
+        "sys_interval 0\n"
+        "set_tcp_nodelay true\n"
+        "persistence true\n"
+        "persistence_location /var/lib/mqtt-fast/\n"
+        "log_type debug\n"
+        "log_type subscribe\n"
+        "log_type unsubscribe\n"
+        "log_type websockets\n"
+        "log_dest stdout\n"
+        "log_dest file /var/log/mqtt fast.log\n"
+        "log_dest syslog\n"
+        "log_timestamp false\n"
+        "pid_file /run/mqtt-fast.pid\n"
+        "max_connections 5\n" /* before any listener: the implicit listener only */
+        "listener 1883\n"
+        "max_connections 100\n"
+        "socket_domain ipv4\n"
+        "listener 8883 192.0.2.1\n"
+        "protocol mqtt\n"
+        "cafile /etc/ca.pem\n"
+        "capath /etc/ca\n"
+        "certfile /etc/cert.pem\n"
+        "keyfile /etc/key.pem\n"
+        "ciphers ECDHE-RSA-AES128-GCM-SHA256\n"
+        "tls_version tlsv1.3\n"
+        "require_certificate true\n"
+        "use_identity_as_username true\n"
+        "listener 1884\n"
+        "protocol mqttsn\n"
+        "socket_domain ipv6\n"
+        "listener 8080 ::\n"
+        "protocol websockets\n";
+
+static void test_full(void)
+{
+	struct config c;
+	char err[256];
+	CHECK_EQ(config_load_string("full.conf", full_conf, &c, err, sizeof(err)), 0);
+	CHECK_STREQ(err, "");
+	CHECK_EQ(c.allow_anonymous, true);
+	CHECK_EQ(c.allow_zero_length_clientid, false);
+	CHECK_STREQ(c.auto_id_prefix, "gen-");
+	CHECK_STREQ(c.password_file, "/etc/mqtt-fast/passwd");
+	CHECK_STREQ(c.acl_file, "/etc/mqtt-fast/acl file");
+	CHECK_EQ(c.max_inflight_messages, 65535);
+	CHECK_EQ(c.max_queued_messages, 0);
+	CHECK_EQ(c.max_queued_bytes, 1048576);
+	CHECK_EQ(c.max_packet_size, 20);
+	CHECK_EQ(c.message_size_limit, 268435455);
+	CHECK_EQ(c.max_keepalive, 10);
+	CHECK_EQ(c.max_topic_alias, 65535);
+	CHECK_EQ(c.retain_available, false);
+	CHECK_EQ(c.persistent_client_expiration, 14 * 86400);
+	CHECK_EQ(c.sys_interval, 0);
+	CHECK_EQ(c.set_tcp_nodelay, true);
+	CHECK_EQ(c.persistence, true);
+	CHECK_STREQ(c.persistence_location, "/var/lib/mqtt-fast/");
+	CHECK_EQ(c.log_types, LOG_LEVEL_DEBUG | LOG_LEVEL_SUBSCRIBE | LOG_LEVEL_UNSUBSCRIBE |
+	                              LOG_LEVEL_WEBSOCKETS);
+	CHECK_EQ(c.log_dests,
+	         CONFIG_LOG_DEST_STDOUT | CONFIG_LOG_DEST_FILE | CONFIG_LOG_DEST_SYSLOG);
+	CHECK_STREQ(c.log_file, "/var/log/mqtt fast.log");
+	CHECK_EQ(c.log_timestamp, false);
+	CHECK_STREQ(c.pid_file, "/run/mqtt-fast.pid");
+	CHECK_EQ(c.listener_count, 4);
+	if (c.listener_count != 4)
+		goto out;
+	const struct listener_conf *l = c.listeners;
+	CHECK_EQ(l[0].port, 1883);
+	CHECK(l[0].bind_address == NULL);
+	CHECK_EQ(l[0].max_connections, 100);
+	CHECK_EQ(l[0].socket_domain, SOCKET_DOMAIN_IPV4);
+	CHECK_EQ(l[0].protocol, LISTENER_MQTT);
+	CHECK(!l[0].implicit);
+	CHECK_STREQ(l[0].source_file, "full.conf");
+	CHECK_EQ(l[0].source_line, 31);
+	CHECK(l[0].cafile == NULL && !l[0].require_certificate);
+	CHECK_EQ(l[1].port, 8883);
+	CHECK_STREQ(l[1].bind_address, "192.0.2.1");
+	CHECK_EQ(l[1].max_connections, -1);
+	CHECK_EQ(l[1].socket_domain, SOCKET_DOMAIN_ANY);
+	CHECK_STREQ(l[1].cafile, "/etc/ca.pem");
+	CHECK_STREQ(l[1].capath, "/etc/ca");
+	CHECK_STREQ(l[1].certfile, "/etc/cert.pem");
+	CHECK_STREQ(l[1].keyfile, "/etc/key.pem");
+	CHECK_STREQ(l[1].ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+	CHECK_STREQ(l[1].tls_version, "tlsv1.3");
+	CHECK(l[1].require_certificate && l[1].use_identity_as_username);
+	CHECK_EQ(l[2].port, 1884);
+	CHECK_EQ(l[2].protocol, LISTENER_MQTTSN);
+	CHECK_EQ(l[2].socket_domain, SOCKET_DOMAIN_IPV6);
+	CHECK_EQ(l[2].source_line, 44);
+	CHECK_EQ(l[3].port, 8080);
+	CHECK_STREQ(l[3].bind_address, "::");
+	CHECK_EQ(l[3].protocol, LISTENER_WEBSOCKETS);
+	CHECK_STREQ(config_protocol_name(l[3].protocol), "websockets");
+	CHECK_STREQ(config_protocol_name(l[2].protocol), "mqttsn");
+out:
+	config_free(&c);
+}
+
+/* Accumulation and reset rules of log_type / log_dest, durations, listener-scoped settings
+ * before the first listener. */
+static void test_semantics(void)
+{
+	static const struct {
+		const char *text;
+		int64_t expiration;
+		uint32_t types, dests;
+	} cases[] = {
+	        {"persistent_client_expiration 1h\n", 3600, LOG_LEVEL_DEFAULT, 1},
+	        {"persistent_client_expiration 3d\n", 3 * 86400, LOG_LEVEL_DEFAULT, 1},
+	        {"persistent_client_expiration 2m\n", 60 * 86400, LOG_LEVEL_DEFAULT, 1},
+	        {"persistent_client_expiration 1y\n", 365 * 86400, LOG_LEVEL_DEFAULT, 1},
+	        {"persistent_client_expiration 100y\n", 100ll * 365 * 86400, LOG_LEVEL_DEFAULT, 1},
+	        {"log_type error\nlog_type none\n", 0, 0, 1},
+	        {"log_type none\nlog_type warning\n", 0, LOG_LEVEL_WARNING, 1},
+	        {"log_type all\n", 0, LOG_LEVEL_ALL, 1},
+	        {"log_type information\nlog_type all\n", 0, LOG_LEVEL_ALL, 1},
+	        {"log_dest none\n", 0, LOG_LEVEL_DEFAULT, 0},
+	        {"log_dest stderr\nlog_dest stdout\n", 0, LOG_LEVEL_DEFAULT,
+	         CONFIG_LOG_DEST_STDERR | CONFIG_LOG_DEST_STDOUT},
+	        {"log_dest syslog\n", 0, LOG_LEVEL_DEFAULT, CONFIG_LOG_DEST_SYSLOG},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char err[256];
+		int rc = config_load_string("s.conf", cases[i].text, &c, err, sizeof(err));
+		CHECK_EQ(rc, 0);
+		if (rc) {
+			fprintf(stderr, "    case %zu: %s\n", i, err);
+			continue;
+		}
+		CHECK_EQ(c.persistent_client_expiration, cases[i].expiration);
+		CHECK_EQ(c.log_types, cases[i].types);
+		CHECK_EQ(c.log_dests, cases[i].dests);
+		config_free(&c);
+	}
+
+	/* Listener settings before any listener apply to the implicit listeners. */
+	struct config c;
+	char err[256];
+	CHECK_EQ(config_load_string("s.conf", "max_connections 7\nsocket_domain ipv4\ncafile /ca\n",
+	                            &c, err, sizeof(err)),
+	         0);
+	CHECK_EQ(c.listener_count, 1);
+	if (c.listener_count == 1) {
+		CHECK_STREQ(c.listeners[0].bind_address, "127.0.0.1");
+		CHECK_EQ(c.listeners[0].max_connections, 7);
+		CHECK_STREQ(c.listeners[0].cafile, "/ca");
+		CHECK(c.listeners[0].implicit);
+	}
+	config_free(&c);
+
+	/* The same port may carry MQTT over TCP and MQTT-SN over UDP, or two addresses. */
+	CHECK_EQ(config_load_string("s.conf",
+	                            "listener 1883\nlisten"
+	                            "er 1883\nprotocol mqttsn\nlistener 1884 127.0.0.1\n"
+	                            "listener 1884 ::1\nlistener 1885\nsocket_domain ipv4\n"
+	                            "listener 1885\nsocket_domain ipv6\n",
+	                            &c, err, sizeof(err)),
+	         0);
+	CHECK_EQ(c.listener_count, 6);
+	config_free(&c);
+}
+
+static void test_errors(void)
+{
+	static const struct {
+		const char *text;
+		const char *err;
+	} cases[] = {
+	        {"foo bar\n", "x.conf:1: unknown directive 'foo'"},
+	        {"\n\nfoo\n", "x.conf:3: unknown directive 'foo'"},
+	        {"Listener 1883\n", "x.conf:1: unknown directive 'Listener'"},
+	        {"max_inflight_messages abc\n",
+	         "x.conf:1: max_inflight_messages: 'abc' is not a number"},
+	        {"max_inflight_messages 12x\n",
+	         "x.conf:1: max_inflight_messages: '12x' is not a number"},
+	        {"max_inflight_messages +5\n",
+	         "x.conf:1: max_inflight_messages: '+5' is not a number"},
+	        {"max_inflight_messages 70000\n",
+	         "x.conf:1: max_inflight_messages: 70000 is out of range 0..65535"},
+	        {"max_queued_messages -1\n",
+	         "x.conf:1: max_queued_messages: -1 is out of range 0..2147483647"},
+	        {"max_queued_bytes 99999999999999999999\n",
+	         "x.conf:1: max_queued_bytes: 99999999999999999999 is out of range "
+	         "0..9223372036854775807"},
+	        {"max_keepalive 5\n", "x.conf:1: max_keepalive: 5 is out of range 10..65535"},
+	        {"max_packet_size 19\n",
+	         "x.conf:1: max_packet_size: 19 is too small (0 for no limit, or at least 20)"},
+	        {"message_size_limit 268435456\n",
+	         "x.conf:1: message_size_limit: 268435456 is out of range 0..268435455"},
+	        {"max_connections -2\n",
+	         "x.conf:1: max_connections: -2 is out of range -1..2147483647"},
+	        {"sys_interval\n", "x.conf:1: sys_interval: missing value"},
+	        {"sys_interval   \r\n", "x.conf:1: sys_interval: missing value"},
+	        {"sys_interval 10 20\n", "x.conf:1: sys_interval: too many arguments"},
+	        {"pid_file\n", "x.conf:1: pid_file: missing value"},
+	        {"allow_anonymous yes\n", "x.conf:1: allow_anonymous: 'yes' is not true or false"},
+	        {"allow_anonymous TRUE\n",
+	         "x.conf:1: allow_anonymous: 'TRUE' is not true or false"},
+	        {"allow_anonymous true # comment\n",
+	         "x.conf:1: allow_anonymous: too many arguments"},
+	        {"persistent_client_expiration 5x\n",
+	         "x.conf:1: persistent_client_expiration: '5x' is not a duration (a number "
+	         "followed by "
+	         "h, d, w, m or y)"},
+	        {"persistent_client_expiration d\n", "x.conf:1: persistent_client_expiration: 'd' "
+	                                             "is not a duration (a number followed by "
+	                                             "h, d, w, m or y)"},
+	        {"persistent_client_expiration 3600\n",
+	         "x.conf:1: persistent_client_expiration: '3600' is not a duration (a number "
+	         "followed "
+	         "by h, d, w, m or y)"},
+	        {"persistent_client_expiration 0d\n",
+	         "x.conf:1: persistent_client_expiration: 0d is out of range 1h..100y"},
+	        {"persistent_client_expiration 101y\n",
+	         "x.conf:1: persistent_client_expiration: 101y is out of range 1h..100y"},
+	        {"persistent_client_expiration 99999999999999999999999y\n",
+	         "x.conf:1: persistent_client_expiration: 99999999999999999999999y is out of range "
+	         "1h..100y"},
+	        {"protocol mqttsn\nlistener 1884\n",
+	         "x.conf:1: protocol: must follow a listener line"},
+	        {"listener 1883\nprotocol mqtt-sn\n",
+	         "x.conf:2: protocol: 'mqtt-sn' is not one of mqtt, mqttsn, websockets"},
+	        {"listener 1883\nsocket_domain any\n",
+	         "x.conf:2: socket_domain: 'any' is not one of ipv4, ipv6"},
+	        {"listener 0\n", "x.conf:1: listener: 0 is out of range 1..65535"},
+	        {"listener 70000\n", "x.conf:1: listener: 70000 is out of range 1..65535"},
+	        {"listener\n", "x.conf:1: listener: missing value"},
+	        {"listener 1883 0.0.0.0 extra\n", "x.conf:1: listener: too many arguments"},
+	        {"listener port\n", "x.conf:1: listener: 'port' is not a number"},
+	        {"listener 1883\nlistener 1883\n",
+	         "x.conf:2: listener 1883 is already defined at line 1"},
+	        {"connection bridge-01\n",
+	         "x.conf:1: 'connection' is not supported by mqtt-fast yet"},
+	        {"bridge_cafile /x\n",
+	         "x.conf:1: 'bridge_cafile' is not supported by mqtt-fast yet"},
+	        {"websockets_log_level 255\n",
+	         "x.conf:1: 'websockets_log_level' is not supported by mqtt-fast yet"},
+	        {"include_dir /etc/x.d\n",
+	         "x.conf:1: 'include_dir' is not supported by mqtt-fast yet"},
+	        {"auth_opt_db x\n", "x.conf:1: 'auth_opt_db' is not supported by mqtt-fast yet"},
+	        {"per_listener_settings true\n",
+	         "x.conf:1: per_listener_settings true is not supported by mqtt-fast yet"},
+	        {"per_listener_settings maybe\n",
+	         "x.conf:1: per_listener_settings: 'maybe' is not true or false"},
+	        {"log_dest carrier-pigeon\n",
+	         "x.conf:1: log_dest: 'carrier-pigeon' is not one of stderr, stdout, file, syslog, "
+	         "none"},
+	        {"log_dest file\n", "x.conf:1: log_dest: file needs a path"},
+	        {"log_dest file /a\nlog_dest file /b\n", "x.conf:2: log_dest: file given twice"},
+	        {"log_dest stdout now\n", "x.conf:1: log_dest: too many arguments"},
+	        {"log_dest topic\n", "x.conf:1: log_dest topic is not supported by mqtt-fast yet"},
+	        {"log_dest\n", "x.conf:1: log_dest: missing value"},
+	        {"log_type verbose\n",
+	         "x.conf:1: log_type: 'verbose' is not one of none, information, notice, warning, "
+	         "error, debug, subscribe, unsubscribe, websockets, all"},
+	        {"log_type\n", "x.conf:1: log_type: missing value"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char err[256] = "unchanged";
+		CHECK_EQ(config_load_string("x.conf", cases[i].text, &c, err, sizeof(err)),
+		         -EINVAL);
+		CHECK_STREQ(err, cases[i].err);
+		CHECK(c.listeners == NULL && c.auto_id_prefix == NULL); /* freed on error */
+	}
+
+	/* A small err buffer truncates; errlen 0 writes nothing. */
+	struct config c;
+	char small[8];
+	CHECK_EQ(config_load_string("x.conf", "foo\n", &c, small, sizeof(small)), -EINVAL);
+	CHECK_STREQ(small, "x.conf:");
+	CHECK_EQ(config_load_string("x.conf", "foo\n", &c, NULL, 0), -EINVAL);
+}
+
+static void test_syntax(void)
+{
+	struct config c;
+	char err[256];
+	const char *text = "# comment\r\n"
+	                   "   # indented comment\r\n"
+	                   "\r\n"
+	                   "\t \r\n"
+	                   "  listener   1883  \t\r\n"
+	                   "\tmax_connections\t 10 \r\n"
+	                   "auto_id_prefix   my prefix  \r\n"
+	                   "#listener 1999\r\n"
+	                   "allow_anonymous true"; /* no final newline */
+	CHECK_EQ(config_load_string("crlf.conf", text, &c, err, sizeof(err)), 0);
+	CHECK_STREQ(err, "");
+	CHECK_EQ(c.listener_count, 1);
+	if (c.listener_count == 1) {
+		CHECK_EQ(c.listeners[0].port, 1883);
+		CHECK_EQ(c.listeners[0].max_connections, 10);
+		CHECK_EQ(c.listeners[0].source_line, 5);
+	}
+	CHECK_STREQ(c.auto_id_prefix, "my prefix");
+	CHECK_EQ(c.allow_anonymous, true);
+	config_free(&c);
+
+	/* Error line numbers count CRLF lines. */
+	CHECK_EQ(config_load_string("crlf.conf", "#a\r\n#b\r\nnope\r\n", &c, err, sizeof(err)),
+	         -EINVAL);
+	CHECK_STREQ(err, "crlf.conf:3: unknown directive 'nope'");
+}
+
+static int write_temp(char *path, const void *data, size_t len)
+{
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, data, len);
+	close(fd);
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+static void test_files(const char *shipped)
+{
+	struct config c;
+	char err[512];
+	CHECK_EQ(config_load_file("/nonexistent/mqtt-fast.conf", &c, err, sizeof(err)), -ENOENT);
+	CHECK_STREQ(err, "/nonexistent/mqtt-fast.conf: No such file or directory");
+	CHECK_EQ(config_load_file("/", &c, err, sizeof(err)), -EISDIR);
+
+	char path[] = "/tmp/test_broker_config.XXXXXX";
+	static const char nul[] = "listener 1883\nmax_connections 1\0 0\n";
+	if (write_temp(path, nul, sizeof(nul) - 1) == 0) {
+		char want[600];
+		snprintf(want, sizeof(want), "%s:2: NUL byte in the file", path);
+		CHECK_EQ(config_load_file(path, &c, err, sizeof(err)), -EINVAL);
+		CHECK_STREQ(err, want);
+		unlink(path);
+	} else {
+		CHECK(!"mkstemp");
+	}
+
+	char path2[] = "/tmp/test_broker_config.XXXXXX";
+	static const char good[] = "listener 1883\nmax_keepalive 60\n";
+	if (write_temp(path2, good, sizeof(good) - 1) == 0) {
+		CHECK_EQ(config_load_file(path2, &c, err, sizeof(err)), 0);
+		CHECK_EQ(c.max_keepalive, 60);
+		CHECK_STREQ(c.listeners[0].source_file, path2);
+		config_free(&c);
+		unlink(path2);
+	}
+
+	/* The configuration scripts/start.sh uses must parse, with its two listeners. */
+	if (!shipped) {
+		fprintf(stderr, "note: no path to mqtt-fast.conf, shipped-file check skipped\n");
+		return;
+	}
+	int rc = config_load_file(shipped, &c, err, sizeof(err));
+	CHECK_EQ(rc, 0);
+	if (rc) {
+		fprintf(stderr, "    %s\n", err);
+		return;
+	}
+	CHECK_EQ(c.allow_anonymous, true);
+	CHECK_EQ(c.listener_count, 2);
+	if (c.listener_count == 2) {
+		CHECK_EQ(c.listeners[0].port, 1883);
+		CHECK_EQ(c.listeners[0].protocol, LISTENER_MQTT);
+		CHECK(c.listeners[0].bind_address == NULL);
+		CHECK_EQ(c.listeners[1].port, 1884);
+		CHECK_EQ(c.listeners[1].protocol, LISTENER_MQTTSN);
+	}
+	/* Every other setting in the shipped file is a commented-out default. */
+	struct config d;
+	CHECK_EQ(config_load_string("d.conf", "", &d, err, sizeof(err)), 0);
+	CHECK_EQ(c.max_inflight_messages, d.max_inflight_messages);
+	CHECK_EQ(c.max_queued_messages, d.max_queued_messages);
+	CHECK_EQ(c.max_keepalive, d.max_keepalive);
+	CHECK_EQ(c.log_types, d.log_types);
+	CHECK_EQ(c.log_dests, d.log_dests);
+	CHECK_EQ(c.sys_interval, d.sys_interval);
+	config_free(&d);
+	config_free(&c);
+}
+
+/* Random lines built from directive names and hostile values: no crash, no leak (ASan). */
+static void test_garbage(void)
+{
+	static const char *const words[] = {"listener",
+	                                    "protocol",
+	                                    "mqttsn",
+	                                    "log_dest",
+	                                    "file",
+	                                    "log_type",
+	                                    "all",
+	                                    "1883",
+	                                    "-1",
+	                                    "0",
+	                                    "70000",
+	                                    "true",
+	                                    "#",
+	                                    "\r",
+	                                    "\t",
+	                                    "\n",
+	                                    "\xff",
+	                                    " ",
+	                                    "cafile",
+	                                    "max_connections",
+	                                    "socket_domain",
+	                                    "ipv6",
+	                                    "persistent_client_expiration",
+	                                    "9y",
+	                                    "auto_id_prefix"};
+	uint32_t seed = 12345;
+	char text[256];
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = 0;
+		text[0] = '\0';
+		for (int k = 0; k < 8; k++) {
+			seed = seed * 1103515245u + 12345u;
+			const char *w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
+			size_t wl = strlen(w);
+			if (n + wl + 2 >= sizeof(text))
+				break;
+			memcpy(text + n, w, wl);
+			n += wl;
+			text[n++] = (seed >> 8) & 1 ? ' ' : '\n';
+			text[n] = '\0';
+		}
+		struct config c;
+		char err[128];
+		if (config_load_string("g.conf", text, &c, err, sizeof(err)) == 0) {
+			CHECK(c.listener_count > 0);
+			config_free(&c);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *shipped = argc > 1 ? argv[1] : NULL;
+#ifdef MQTT_FAST_SOURCE_DIR
+	if (!shipped)
+		shipped = MQTT_FAST_SOURCE_DIR "/mqtt-fast.conf";
+#endif
+	test_defaults();
+	test_full();
+	test_semantics();
+	test_errors();
+	test_syntax();
+	test_files(shipped);
+	test_garbage();
+	return check_report();
+}

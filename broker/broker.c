@@ -199,9 +199,6 @@ int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
 	b->retained = retain_new();
 	if (!b->subs || !b->retained)
 		return -ENOMEM;
-	err = listeners_open(b);
-	if (err < 0)
-		return err;
 	ev_prepare_init(&b->flush_watcher, broker_prepare);
 	b->flush_watcher.data = b;
 	ev_prepare_start(loop, &b->flush_watcher);

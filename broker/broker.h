@@ -145,7 +145,9 @@ struct broker {
 /* ---- broker.c ---------------------------------------------------------------------------- */
 
 /* Initialises `b` on `loop` with a loaded configuration (takes ownership of *cfg's contents):
- * opens the log, creates the trees, binds the listeners. 0 or a negative errno (logged). */
+ * opens the log, creates the trees, starts the timers. No socket is opened, so tests and
+ * fuzzers run an instance without listeners; the daemon then calls listeners_open().
+ * 0 or a negative errno. */
 int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg);
 /* Closes every connection and frees everything the broker owns (not the loop). */
 void broker_free(struct broker *b);

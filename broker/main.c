@@ -109,6 +109,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = broker_init(b, loop, &cfg);
+	if (rc == 0)
+		rc = listeners_open(b);
 	if (rc < 0) {
 		fprintf(stderr, "mqtt-fast: start-up failed: %s\n", strerror(-rc));
 		broker_free(b);

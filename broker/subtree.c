@@ -1,6 +1,6 @@
 /* subtree.c - the subscription tree: one node per filter level, exact children in a per-node
- * hash map keyed by the level string, '+' and '#' children as dedicated pointers, subscribers
- * and shared-subscription groups at the node of their filter's last level.
+ * hash map keyed by the level string (levelmap.h), '+' and '#' children as dedicated pointers,
+ * subscribers and shared-subscription groups at the node of their filter's last level.
  *
  * The tree stays level-structured (node depth = filter level) so that the kernel fast path can
  * mirror it one BPF array per level (DESIGN.md "Per-level indices"). Nothing recurses: paths are
@@ -12,16 +12,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "levelmap.h"
 #include "topic.h"
 
 /* How a node hangs from its parent. */
 enum node_kind { NODE_ROOT, NODE_EXACT, NODE_PLUS, NODE_HASH };
 
-#define MAP_MIN_CAP  4u
 #define VEC_MIN_CAP  2u
 #define WORK_MIN_CAP 16u
 
@@ -46,27 +43,19 @@ struct share_group {
 	uint8_t name[];
 };
 
-/* Open-addressing (linear probing, backward-shift deletion) map of exact children. */
-struct child_map {
-	struct node **slot; /* NULL while empty */
-	uint32_t mask;      /* capacity - 1 */
-	uint32_t n;
-};
-
 struct node {
 	struct node *parent;
-	struct child_map kids; /* exact levels */
-	struct node *plus;     /* '+' child */
-	struct node *hash;     /* '#' child */
+	struct levelmap kids; /* exact levels */
+	struct node *plus;    /* '+' child */
+	struct node *hash;    /* '#' child */
 	struct sub_vec subs;
 	struct share_group **groups;
 	uint32_t ngroups;
 	uint32_t groups_cap;
-	uint32_t depth;    /* root = 0; a node at depth d stands for filter level d - 1 */
-	uint32_t key_hash; /* hash of key, NODE_EXACT only */
-	uint8_t kind;      /* enum node_kind */
-	uint16_t key_len;
-	uint8_t key[]; /* the level string, NODE_EXACT only */
+	struct levelmap_entry ent; /* in the parent's kids: key, NODE_EXACT only */
+	uint32_t depth;            /* root = 0; a node at depth d stands for filter level d - 1 */
+	uint8_t kind;              /* enum node_kind */
+	uint8_t key[];             /* the level string (ent.key), NODE_EXACT only */
 };
 
 struct subtree {
@@ -81,143 +70,10 @@ struct subtree {
 	uint64_t seed[2]; /* keyed level hash: level strings come from clients */
 };
 
-/* ---- keyed hash of level strings (SipHash-1-3) ---- */
-
-static uint64_t rotl64(uint64_t x, unsigned b)
+/* The node whose entry is e, or NULL for NULL. */
+static struct node *node_of(struct levelmap_entry *e)
 {
-	return (x << b) | (x >> (64 - b));
-}
-
-static void sip_round(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = rotl64(v[1], 13) ^ v[0];
-	v[0] = rotl64(v[0], 32);
-	v[2] += v[3];
-	v[3] = rotl64(v[3], 16) ^ v[2];
-	v[0] += v[3];
-	v[3] = rotl64(v[3], 21) ^ v[0];
-	v[2] += v[1];
-	v[1] = rotl64(v[1], 17) ^ v[2];
-	v[2] = rotl64(v[2], 32);
-}
-
-static uint32_t level_hash(const uint64_t k[2], const uint8_t *p, size_t len)
-{
-	uint64_t v[4] = {k[0] ^ 0x736f6d6570736575ull, k[1] ^ 0x646f72616e646f6dull,
-	                 k[0] ^ 0x6c7967656e657261ull, k[1] ^ 0x7465646279746573ull};
-	uint64_t last = (uint64_t)len << 56, m;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&m, p + i, 8);
-		v[3] ^= m;
-		sip_round(v);
-		v[0] ^= m;
-	}
-	for (unsigned j = 0; i + j < len; j++)
-		last |= (uint64_t)p[i + j] << (8 * j);
-	v[3] ^= last;
-	sip_round(v);
-	v[0] ^= last;
-	v[2] ^= 0xff;
-	sip_round(v);
-	sip_round(v);
-	sip_round(v);
-	m = v[0] ^ v[1] ^ v[2] ^ v[3];
-	return (uint32_t)(m ^ (m >> 32));
-}
-
-static void seed_init(uint64_t seed[2])
-{
-	if (getrandom(seed, 2 * sizeof(seed[0]), GRND_NONBLOCK) == 2 * sizeof(seed[0]))
-		return;
-	/* No entropy yet (early boot): still differs per process and per tree. */
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	seed[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)seed;
-	seed[1] = (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4full ^ (uint64_t)getpid();
-}
-
-/* ---- child map ---- */
-
-static bool key_eq(const struct node *c, const uint8_t *k, size_t len, uint32_t h)
-{
-	return c->key_hash == h && c->key_len == len && (len == 0 || memcmp(c->key, k, len) == 0);
-}
-
-static struct node *map_get(const struct child_map *m, const uint8_t *k, size_t len, uint32_t h)
-{
-	if (!m->slot)
-		return NULL;
-	/* Terminates: the load factor stays below 3/4, so an empty slot exists. */
-	for (uint32_t i = h & m->mask;; i = (i + 1) & m->mask) {
-		struct node *c = m->slot[i];
-		if (!c || key_eq(c, k, len, h))
-			return c;
-	}
-}
-
-static void map_place(struct node **slot, uint32_t mask, struct node *c)
-{
-	uint32_t i = c->key_hash & mask;
-
-	while (slot[i])
-		i = (i + 1) & mask;
-	slot[i] = c;
-}
-
-/* Makes room for one more child. 0 or -ENOMEM (the map is unchanged then). */
-static int map_reserve(struct child_map *m)
-{
-	uint32_t cap = m->slot ? m->mask + 1 : 0;
-
-	if (m->slot && (m->n + 1) * 4 <= cap * 3)
-		return 0;
-	if (cap > UINT32_MAX / 4)
-		return -ENOMEM;
-	uint32_t ncap = cap ? cap * 2 : MAP_MIN_CAP;
-	struct node **slot = calloc(ncap, sizeof(*slot));
-	if (!slot)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < cap; i++)
-		if (m->slot[i])
-			map_place(slot, ncap - 1, m->slot[i]);
-	free(m->slot);
-	m->slot = slot;
-	m->mask = ncap - 1;
-	return 0;
-}
-
-/* Inserts c, which is not in the map; map_reserve() succeeded before. */
-static void map_put(struct child_map *m, struct node *c)
-{
-	map_place(m->slot, m->mask, c);
-	m->n++;
-}
-
-/* Removes c (present) with backward-shift deletion, so no tombstones accumulate. */
-static void map_del(struct child_map *m, const struct node *c)
-{
-	uint32_t i = c->key_hash & m->mask, j;
-
-	while (m->slot[i] != c)
-		i = (i + 1) & m->mask;
-	for (j = (i + 1) & m->mask; m->slot[j]; j = (j + 1) & m->mask) {
-		uint32_t home = m->slot[j]->key_hash & m->mask;
-		/* Entry j may move back to the hole at i unless its home lies cyclically in (i, j]. */
-		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-		if (!stays) {
-			m->slot[i] = m->slot[j];
-			i = j;
-		}
-	}
-	m->slot[i] = NULL;
-	if (--m->n == 0) {
-		free(m->slot);
-		m->slot = NULL;
-		m->mask = 0;
-	}
+	return e ? levelmap_value(e, struct node, ent) : NULL;
 }
 
 /* ---- subscriber vectors and groups ---- */
@@ -309,13 +165,14 @@ static void node_free(struct node *n)
 	while (n->ngroups)
 		group_del(n, n->ngroups - 1);
 	free(n->subs.v);
-	free(n->kids.slot);
+	levelmap_release(&n->kids);
 	free(n);
 }
 
 static bool node_unused(const struct node *n)
 {
-	return n->subs.n == 0 && n->ngroups == 0 && n->kids.n == 0 && !n->plus && !n->hash;
+	return n->subs.n == 0 && n->ngroups == 0 && levelmap_size(&n->kids) == 0 && !n->plus &&
+	       !n->hash;
 }
 
 /* Ensures the work buffer holds `nodes` pointers per half. 0 or -ENOMEM. */
@@ -354,9 +211,9 @@ static struct node *node_child(struct subtree *t, struct node *n, struct mqtt_st
 		if (*link || !create)
 			return *link;
 	} else {
-		h = level_hash(t->seed, lv.p, lv.len);
-		c = map_get(&n->kids, lv.p, lv.len, h);
-		if (c || !create || map_reserve(&n->kids) < 0)
+		h = levelmap_hash(t->seed, lv.p, lv.len);
+		c = node_of(levelmap_get(&n->kids, lv.p, lv.len, h));
+		if (c || !create || levelmap_reserve(&n->kids) < 0)
 			return c;
 	}
 	c = calloc(1, sizeof(*c) + (link ? 0 : lv.len));
@@ -369,10 +226,11 @@ static struct node *node_child(struct subtree *t, struct node *n, struct mqtt_st
 		*link = c;
 	} else {
 		c->kind = NODE_EXACT;
-		c->key_hash = h;
-		c->key_len = lv.len;
 		memcpy(c->key, lv.p, lv.len);
-		map_put(&n->kids, c);
+		c->ent.key = c->key;
+		c->ent.hash = h;
+		c->ent.len = lv.len;
+		levelmap_put(&n->kids, &c->ent);
 	}
 	t->nodes++;
 	return c;
@@ -407,7 +265,7 @@ static void prune(struct subtree *t, struct node *n)
 		else if (n->kind == NODE_HASH)
 			p->hash = NULL;
 		else
-			map_del(&p->kids, n);
+			levelmap_del(&p->kids, &n->ent);
 		node_free(n);
 		t->nodes--;
 		n = p;
@@ -427,7 +285,7 @@ struct subtree *subtree_new(void)
 		goto fail;
 	t->root->kind = NODE_ROOT;
 	t->nodes = 1;
-	seed_init(t->seed);
+	levelmap_seed_init(t->seed);
 	return t;
 fail:
 	free(t->root);
@@ -448,9 +306,9 @@ void subtree_free(struct subtree *t)
 	stack[sp++] = t->root;
 	while (sp) {
 		struct node *n = stack[--sp];
-		for (uint32_t i = 0; n->kids.n && i <= n->kids.mask; i++)
-			if (n->kids.slot[i])
-				stack[sp++] = n->kids.slot[i];
+		struct levelmap_entry *e;
+		for (uint32_t i = 0; (e = levelmap_next(&n->kids, &i));)
+			stack[sp++] = node_of(e);
 		if (n->plus)
 			stack[sp++] = n->plus;
 		if (n->hash)
@@ -595,10 +453,10 @@ void subtree_match(struct subtree *t, const uint8_t *topic, size_t len, subtree_
 				visit(cur[i]->hash, fn, ctx);
 		if (!more)
 			break;
-		uint32_t h = level_hash(t->seed, lv.p, lv.len);
+		uint32_t h = levelmap_hash(t->seed, lv.p, lv.len);
 		nnext = 0;
 		for (size_t i = 0; i < ncur; i++) {
-			struct node *c = map_get(&cur[i]->kids, lv.p, lv.len, h);
+			struct node *c = node_of(levelmap_get(&cur[i]->kids, lv.p, lv.len, h));
 			if (c)
 				next[nnext++] = c;
 			if (cur[i]->plus && !(dollar && cur[i] == t->root))
@@ -619,4 +477,9 @@ void subtree_match(struct subtree *t, const uint8_t *topic, size_t len, subtree_
 size_t subtree_count(const struct subtree *t)
 {
 	return t->count;
+}
+
+size_t subtree_node_count(const struct subtree *t)
+{
+	return t->nodes;
 }

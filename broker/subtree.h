@@ -30,11 +30,13 @@ void subtree_free(struct subtree *t);
 
 /* Adds or replaces the subscription of `owner` to `filter` (a valid filter, possibly
  * "$share/group/f"). Sets *replaced when the owner already had this exact filter (its options are
- * updated in place [MQTT-3.8.4-3]). Borrows filter (copied as needed). 0 or -ENOMEM. */
+ * updated in place [MQTT-3.8.4-3]). Borrows filter (copied as needed). 0, -ENOMEM, or -EINVAL
+ * for an empty filter or one over 65535 bytes [MQTT-4.7.3-1]. */
 int subtree_add(struct subtree *t, const uint8_t *filter, size_t len, void *owner,
                 const struct sub_opts *opts, bool *replaced);
 
-/* Removes owner's subscription to exactly `filter`. 0, or -ENOENT when there was none. */
+/* Removes owner's subscription to exactly `filter`. 0, or -ENOENT when there was none
+ * (including for a malformed "$share/..." filter, which can never have been added). */
 int subtree_remove(struct subtree *t, const uint8_t *filter, size_t len, void *owner);
 
 /* Called once per matching subscription. `shared` is true for a shared subscription, which
@@ -44,11 +46,16 @@ typedef void (*subtree_visit_fn)(void *ctx, void *owner, const struct sub_opts *
 
 /* Visits every subscription whose filter matches topic name `topic` (a valid name).
  * Wildcards at the first level do not match names starting with '$' [MQTT-4.7.2-1].
- * The callback must not modify the tree. */
+ * The callback must not modify the tree.
+ * The callback must not call subtree_match() on the same tree (shared work buffer). */
 void subtree_match(struct subtree *t, const uint8_t *topic, size_t len, subtree_visit_fn fn,
                    void *ctx);
 
 /* Number of (owner, filter) entries. */
 size_t subtree_count(const struct subtree *t);
+
+/* Number of nodes currently allocated, the root included (1 for an empty tree): for tests
+ * (pruning) and $SYS. */
+size_t subtree_node_count(const struct subtree *t);
 
 #endif

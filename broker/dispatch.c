@@ -95,7 +95,8 @@ void dispatch_packet(struct conn *c, const uint8_t *pkt, size_t len)
 		conn_close(c, NULL);
 		return;
 	}
-	if (err == -EPROTO || err == -EBADMSG || err == -EMSGSIZE || err == -EINVAL) {
+	if (err == -EPROTO || err == -EBADMSG || err == -EMSGSIZE || err == -EINVAL ||
+	    err == -ERANGE) {
 		/* A handler may have named a more precise reason (e.g. 0x94 Topic Alias invalid). */
 		uint8_t rc = c->fail_reason   ? c->fail_reason
 		             : err == -EINVAL ? MQTT_RC_PROTOCOL_ERROR

@@ -71,6 +71,12 @@ static uint8_t connect_check(struct conn *c, const struct mqtt_connect *p, const
 		*why = "MQTT 3.1 client identifier longer than 23 characters";
 		return MQTT_RC_CLIENT_ID_NOT_VALID;
 	}
+	if (p->version != MQTT_V5 && cfg->max_keepalive && p->keep_alive > cfg->max_keepalive) {
+		/* 3.x has no Server Keep Alive to impose a shorter interval; mosquitto refuses the
+		 * client with "identifier rejected". */
+		*why = "keep alive above max_keepalive";
+		return MQTT_RC_CLIENT_ID_NOT_VALID;
+	}
 	if (p->has_will) {
 		if (mqtt_topic_name_valid(p->will.topic.p, p->will.topic.len) < 0) {
 			*why = "invalid will topic";

@@ -8,6 +8,7 @@
  *   -EPROTO           protocol error              (MQTT 5 reason 0x82)
  *   -EMSGSIZE         packet too large            (MQTT 5 reason 0x95)
  *   -EPROTONOSUPPORT  unsupported protocol level  (MQTT 5 reason 0x84, 3.1.1 CONNACK 0x01)
+ *   -ERANGE           Topic Alias 0               (MQTT 5 reason 0x94)
  *   -EINVAL           encoder given a packet that cannot be represented
  *   -ENOBUFS          encoder output buffer too small
  *   -ENOMEM           allocation failed (stream framer only)

@@ -121,6 +121,8 @@ uint8_t mqtt_reason_for_errno(int err)
 		return MQTT_RC_PACKET_TOO_LARGE;
 	case -EPROTONOSUPPORT:
 		return MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION;
+	case -ERANGE:
+		return MQTT_RC_TOPIC_ALIAS_INVALID;
 	default:
 		return MQTT_RC_UNSPECIFIED_ERROR;
 	}

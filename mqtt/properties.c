@@ -251,7 +251,8 @@ static int decode_one(struct mqtt_reader *r, enum mqtt_prop_ctx ctx, struct mqtt
 		return -EPROTO;
 	/* Out-of-range values: the clause is cited on the property's table row. */
 	if (is_integer(d->type) && (v.n < d->min || v.n > d->max))
-		return -EPROTO;
+		/* Topic Alias 0 has its own reason: 0x94 Topic Alias invalid [MQTT-3.3.2-8]. */
+		return id == MQTT_PROP_TOPIC_ALIAS ? -ERANGE : -EPROTO;
 	store_value(out, d, &v);
 	out->present |= MQTT_PROP_BIT(id);
 	return 0;

@@ -84,7 +84,7 @@ static const struct malformed_case cases[] = {
         {"PUBLISH v5 Session Expiry not allowed", 5, "30 09 00 01 'a' 05 11 00 00 00 01", -EBADMSG},
         {"PUBLISH v5 Payload Format 2", 5, "30 06 00 01 'a' 02 01 02", -EPROTO},
         {"PUBLISH v5 Subscription Identifier 0", 5, "30 06 00 01 'a' 02 0b 00", -EPROTO},
-        {"PUBLISH v5 Topic Alias 0", 5, "30 07 00 01 'a' 03 23 00 00", -EPROTO},
+        {"PUBLISH v5 Topic Alias 0", 5, "30 07 00 01 'a' 03 23 00 00", -ERANGE},
         {"PUBLISH v5 duplicate Topic Alias", 5, "30 0a 00 01 'a' 06 23 00 01 23 00 02", -EPROTO},
         {"PUBLISH v5 empty topic, no alias", 5, "30 03 00 00 00", -EPROTO},
 

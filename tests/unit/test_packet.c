@@ -12,6 +12,7 @@ static void test_reason_for_errno(void)
 	CHECK_EQ(mqtt_reason_for_errno(-EPROTO), MQTT_RC_PROTOCOL_ERROR);
 	CHECK_EQ(mqtt_reason_for_errno(-EMSGSIZE), MQTT_RC_PACKET_TOO_LARGE);
 	CHECK_EQ(mqtt_reason_for_errno(-EPROTONOSUPPORT), MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION);
+	CHECK_EQ(mqtt_reason_for_errno(-ERANGE), MQTT_RC_TOPIC_ALIAS_INVALID);
 	CHECK_EQ(mqtt_reason_for_errno(-ENOMEM), MQTT_RC_UNSPECIFIED_ERROR);
 }
 

@@ -789,7 +789,7 @@ static void test_protocol_error_values(void)
 	CHECK_EQ(dec_err("03 21 00 00", MQTT_PCTX_CONNACK), -EPROTO);       /* §3.2.2.3.3 */
 	CHECK_EQ(dec_err("05 27 00 00 00 00", MQTT_PCTX_CONNECT), -EPROTO); /* §3.1.2.11.4 */
 	CHECK_EQ(dec_err("05 27 00 00 00 00", MQTT_PCTX_CONNACK), -EPROTO); /* §3.2.2.3.6 */
-	CHECK_EQ(dec_err("03 23 00 00", MQTT_PCTX_PUBLISH), -EPROTO);       /* [MQTT-3.3.2-8] */
+	CHECK_EQ(dec_err("03 23 00 00", MQTT_PCTX_PUBLISH), -ERANGE);       /* [MQTT-3.3.2-8] */
 	CHECK_EQ(dec_err("02 0b 00", MQTT_PCTX_PUBLISH), -EPROTO);          /* §3.3.2.3.8 */
 	CHECK_EQ(dec_err("02 0b 00", MQTT_PCTX_SUBSCRIBE), -EPROTO);        /* §3.8.2.1.2 */
 	CHECK_EQ(dec_err("03 0b 80 00", MQTT_PCTX_SUBSCRIBE), -EBADMSG);    /* overlong 0 */

@@ -425,8 +425,8 @@ static void test_publish_decode_errors(void)
 	check_decode_err("30 03 00 00 00", MQTT_V5, -EPROTO);
 	check_decode_err("30 08 00 00 05 02 00 00 00 3c", MQTT_V5, -EPROTO);
 	/* Topic Alias 0 [MQTT-3.3.2-8]. */
-	check_decode_err("30 06 00 00 03 23 00 00", MQTT_V5, -EPROTO);
-	check_decode_err("30 09 00 03 'a/b' 03 23 00 00", MQTT_V5, -EPROTO);
+	check_decode_err("30 06 00 00 03 23 00 00", MQTT_V5, -ERANGE);
+	check_decode_err("30 09 00 03 'a/b' 03 23 00 00", MQTT_V5, -ERANGE);
 
 	/* Property block problems in 5.0. */
 	check_decode_err("30 05 00 03 'a/b'", MQTT_V5, -EBADMSG);          /* no Property Length */

@@ -218,8 +218,8 @@ void broker_free(struct broker *b)
 	/* A broker that stops is not a client that vanished: no wills (mosquitto keeps them
 	 * for the next start when persistence is on). */
 	b->stopping = true;
+	conns_free_all(b); /* before the listeners: a connection counts itself off its listener */
 	listeners_close(b);
-	conns_free_all(b);
 	while (b->wills) {
 		struct pending_will *w = b->wills;
 		b->wills = w->next;

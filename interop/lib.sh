@@ -63,24 +63,31 @@ iop_kill_pids() {
 	done
 } 2>/dev/null
 
+# Stops the broker with SIGTERM. Returns non-zero when it did not exit cleanly with status 0
+# (a crash or a sanitizer report at shutdown is a failure too).
 stop_broker() {
 	[[ -n $BROKER_PID ]] || return 0
 	kill -TERM "$BROKER_PID" 2>/dev/null
-	local i
+	local i status=0
 	for ((i = 0; i < 40; i++)); do
 		kill -0 "$BROKER_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -9 "$BROKER_PID" 2>/dev/null
-	wait "$BROKER_PID" 2>/dev/null
+	if kill -9 "$BROKER_PID" 2>/dev/null; then
+		echo "not ok: broker did not stop within 2 s of SIGTERM"
+		status=1
+	fi
+	wait "$BROKER_PID" 2>/dev/null || status=$?
+	[[ $status -eq 0 ]] || echo "not ok: broker exited with status $status after SIGTERM"
 	BROKER_PID=
+	return "$status"
 }
 
 iop_cleanup() {
 	local rc=$?
 	trap - EXIT
 	local pids
-	stop_broker
+	stop_broker || { [[ $rc -eq 0 ]] && rc=1; }
 	mapfile -t pids <"$IOP_PIDFILE"
 	iop_kill_pids "${pids[@]}"
 	if [[ $rc -ne 0 || ${IOP_VERBOSE:-0} == 1 ]] && [[ -n $BROKER_LOG && -s $BROKER_LOG ]]; then

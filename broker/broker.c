@@ -169,6 +169,7 @@ static void broker_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, NULL,
 			         "session expired");
 			session_destroy(b, s);
+			b->clients_expired++;
 			i--; /* backward shift may have moved another entry into slot i */
 		}
 	}

@@ -25,6 +25,10 @@
 /* Seconds a new connection has to send its CONNECT before it is closed. */
 #define BROKER_CONNECT_TIMEOUT_S 10.0
 
+/* Most Topic Aliases the broker assigns towards one client, whatever larger Topic Alias Maximum
+ * the client allows: bounds the per-connection map and its linear lookup (alias.c). */
+#define BROKER_ALIAS_OUT_MAX 64
+
 /* One piece of a connection's pending output: bytes in the connection's own buffer
  * (ref == NULL, at offset `off`), or a stored message's payload (ref holds a reference). */
 struct out_seg {
@@ -44,6 +48,8 @@ struct outbuf {
 	size_t pending;           /* total bytes not yet written */
 };
 
+struct alias_out; /* alias.c */
+
 struct listener {
 	struct broker *b;
 	ev_io io;
@@ -57,8 +63,9 @@ struct conn {
 	struct conn *prev, *next; /* all connections */
 	struct conn *next_dirty;  /* connections with output to flush */
 	bool dirty;
-	bool closing;        /* closed: freed at the next safe point */
-	uint8_t fail_reason; /* set by a handler before failing: the DISCONNECT reason to send */
+	bool closing;          /* closed: freed at the next safe point */
+	uint8_t fail_reason;   /* set by a handler before failing: the DISCONNECT reason to send */
+	const char *fail_text; /* static text naming the failure: log line and Reason String */
 	int fd;
 	ev_io rio, wio;
 	ev_timer timer; /* CONNECT timeout, then keep alive */
@@ -79,6 +86,12 @@ struct conn {
 	uint16_t receive_max_out; /* in-flight window towards the client */
 	uint16_t topic_alias_max_in;
 	struct msg **aliases_in; /* topic alias -> message carrying its topic; owned refs */
+	/* Aliases the broker may assign towards the client: min(its Topic Alias Maximum,
+	 * BROKER_ALIAS_OUT_MAX); the map is allocated at the first PUBLISH sent with one. */
+	uint16_t topic_alias_max_out;
+	struct alias_out *aliases_out;
+	/* Request Problem Information (default 1): Reason Strings on packets other than CONNACK
+	 * and DISCONNECT only when set [MQTT-3.1.2-29]. */
 	bool request_problem_info;
 	/* Will: published when the connection ends without a normal DISCONNECT [MQTT-3.1.2-8]. */
 	struct msg *will;
@@ -92,6 +105,16 @@ struct broker_stats {
 	uint64_t publish_received, publish_sent;
 	uint64_t connections_total, protocol_errors;
 	uint32_t clients_connected, clients_maximum;
+};
+
+/* $SYS/broker/load/...: mosquitto's exponentially decayed per-minute rates, one per counter
+ * (sys.c), over 1, 5 and 15 minutes. */
+enum { SYS_LOAD_COUNTERS = 9, SYS_LOAD_WINDOWS = 3 };
+struct sys_load {
+	bool started;
+	int64_t last_ms;                  /* time of the previous update */
+	uint64_t last[SYS_LOAD_COUNTERS]; /* the counters then */
+	double avg[SYS_LOAD_COUNTERS][SYS_LOAD_WINDOWS];
 };
 
 /* Sessions by client id. */
@@ -140,6 +163,11 @@ struct broker {
 	struct log_ratelimit drop_ratelimit;
 	struct pending_will *wills; /* delayed wills [MQTT-3.1.3-9] */
 	uint8_t rbuf[BROKER_READ_CHUNK];
+
+	/* $SYS additions: the load averages (sys.c) and the sessions removed by
+	 * persistent_client_expiration (broker.c), $SYS/broker/clients/expired. */
+	struct sys_load load;
+	uint64_t clients_expired;
 };
 
 /* ---- broker.c ---------------------------------------------------------------------------- */
@@ -191,13 +219,21 @@ int conn_send_bytes(struct conn *c, const uint8_t *p, size_t len);
 /* Encodes and appends `pkt` for the connection's version; -EMSGSIZE when it exceeds the client's
  * Maximum Packet Size (not sent [MQTT-3.1.2-24]). */
 int conn_send_packet(struct conn *c, const struct mqtt_packet *pkt);
+/* As conn_send_packet, with `text` (may be NULL) as the MQTT 5 Reason String of a CONNACK,
+ * DISCONNECT, PUBACK/PUBREC/PUBREL/PUBCOMP, SUBACK or UNSUBACK where the client may receive one:
+ * always on CONNACK and DISCONNECT, on the others only with Request Problem Information 1
+ * [MQTT-3.1.2-29]; dropped when it would exceed the client's Maximum Packet Size
+ * [MQTT-3.2.2-19, MQTT-3.4.2-2, MQTT-3.9.2-1, MQTT-3.14.2-3]. Borrows both; modifies pkt's
+ * property block. */
+int conn_send_reason(struct conn *c, struct mqtt_packet *pkt, const char *text);
 /* Appends a PUBLISH: the header is encoded into the buffer, the payload referenced from `m`. */
 int conn_send_publish(struct conn *c, const struct mqtt_publish *p, struct msg *m);
 /* Closes the connection at the next safe point, after a last attempt to flush its output.
  * Safe to call more than once and from inside callbacks. `why` is logged when non-NULL. */
 void conn_close(struct conn *c, const char *why);
-/* Sends an MQTT 5 DISCONNECT with `reason` (v5 only, after CONNECT), then closes. */
-void conn_disconnect(struct conn *c, uint8_t reason, const char *why);
+/* Sends an MQTT 5 DISCONNECT with `reason` and `text` (may be NULL) as its Reason String (v5
+ * only, after CONNECT), then closes; `why` is logged when non-NULL. Borrows both strings. */
+void conn_disconnect(struct conn *c, uint8_t reason, const char *text, const char *why);
 /* True when the client reads so slowly that QoS 0 output to it should be dropped. */
 bool conn_output_congested(const struct conn *c);
 /* Restarts the keep-alive timer after a packet was received. */
@@ -232,6 +268,20 @@ void route_message(struct broker *b, struct msg *m, const struct session *from);
 int delivery_send(struct conn *c, struct delivery *d);
 /* Sends what the session's window allows to its connection (if online). */
 void session_pump(struct broker *b, struct session *s);
+
+/* ---- alias.c: server-to-client Topic Aliases (MQTT 5.0 §3.3.2.3.4) ---------------------- */
+
+/* The alias to send `topic` with on c, 0 for none (the client allows no aliases
+ * [MQTT-3.1.2-27], or out of memory). *with_topic says whether the Topic Name must go along:
+ * false when the client already maps the alias to this topic, true for a new alias or one
+ * taken back from the least recently used topic. Changes nothing: the map is updated by
+ * alias_out_sent once the PUBLISH is queued. Borrows topic. */
+uint16_t alias_out_pick(struct conn *c, const uint8_t *topic, uint16_t len, bool *with_topic);
+/* Records that a PUBLISH with `alias` (and the topic when it carried it) was queued on c.
+ * Borrows topic (copied). */
+void alias_out_sent(struct conn *c, uint16_t alias, const uint8_t *topic, uint16_t len);
+/* Frees a connection's map. NULL is ignored. */
+void alias_out_free(struct alias_out *a);
 
 /* ---- sys.c ------------------------------------------------------------------------------- */
 

@@ -3,7 +3,8 @@
  *
  * Directive names, value syntax and defaults follow mosquitto 2.0 (see mqtt-fast.conf for the
  * documented list). Directives mosquitto has but mqtt-fast does not implement are rejected with
- * "'NAME' is not supported by mqtt-fast yet" rather than silently ignored. */
+ * "'NAME' is not supported by mqtt-fast yet" rather than silently ignored; directives mosquitto
+ * 2.0 made obsolete are accepted with a warning in config.warnings. */
 #ifndef MQTT_FAST_CONFIG_H
 #define MQTT_FAST_CONFIG_H
 
@@ -83,19 +84,34 @@ struct config {
 	int64_t persistent_client_expiration;
 	uint32_t sys_interval; /* seconds between $SYS updates; default 10; 0 disables */
 	bool set_tcp_nodelay;  /* default false */
+	/* User to run as after binding, when started as root (main.c). Owned; NULL (default) =
+	 * stay as started (mosquitto's default is "mosquitto"). */
+	char *user;
 
 	/* Persistence */
 	bool persistence;           /* default false */
 	char *persistence_location; /* owned; NULL = current directory */
+	/* Stored for the persistence work; no effect yet. */
+	char *persistence_file; /* owned; default "mosquitto.db" */
+	uint32_t
+	        autosave_interval; /* seconds (or changes, with autosave_on_changes); default 1800 */
+	bool autosave_on_changes;  /* default false */
 
 	/* Logging */
 	uint32_t
 	        log_types; /* enum log_level bits (log.h); default error|warning|notice|information */
-	uint32_t log_dests; /* enum config_log_dest bits; default CONFIG_LOG_DEST_STDERR */
-	char *log_file;     /* owned; set with CONFIG_LOG_DEST_FILE */
-	bool log_timestamp; /* default true */
+	uint32_t log_dests;       /* enum config_log_dest bits; default CONFIG_LOG_DEST_STDERR */
+	char *log_file;           /* owned; set with CONFIG_LOG_DEST_FILE */
+	bool log_timestamp;       /* default true */
+	int8_t log_facility;      /* syslog facility local0..local7 as 0..7; default -1 = daemon */
+	bool connection_messages; /* default true: log client connects and disconnects */
 
 	char *pid_file; /* owned; NULL = none */
+
+	/* Warnings of the loader ("file:line: message", owned), for the caller to log: obsolete
+	 * directives (retry_interval, ...), deprecated ones (port, bind_address), repeats. */
+	char **warnings;
+	size_t warning_count;
 };
 
 /* Fills c with every default (no listeners). c must not own anything yet; pair with
@@ -116,6 +132,10 @@ int config_load_file(const char *path, struct config *out, char *err, size_t err
  * and text. */
 int config_load_string(const char *name, const char *text, struct config *out, char *err,
                        size_t errlen);
+
+/* True when a and b have the same listeners with the same settings (a reload cannot change
+ * them). Borrows both. */
+bool config_listeners_equal(const struct config *a, const struct config *b);
 
 /* The mosquitto keyword of a protocol ("mqtt", "mqttsn", "websockets"). */
 const char *config_protocol_name(enum listener_protocol p);

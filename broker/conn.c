@@ -102,6 +102,50 @@ int conn_send_packet(struct conn *c, const struct mqtt_packet *pkt)
 	return err;
 }
 
+/* The property block of a packet that may carry a Reason String, or NULL. */
+static struct mqtt_props *reason_props(struct mqtt_packet *pkt)
+{
+	switch (pkt->type) {
+	case MQTT_CONNACK:
+		return &pkt->connack.props;
+	case MQTT_PUBACK:
+	case MQTT_PUBREC:
+	case MQTT_PUBREL:
+	case MQTT_PUBCOMP:
+		return &pkt->ack.props;
+	case MQTT_SUBACK:
+	case MQTT_UNSUBACK:
+		return &pkt->suback.props;
+	case MQTT_DISCONNECT:
+		return &pkt->disconnect.props;
+	default:
+		return NULL;
+	}
+}
+
+int conn_send_reason(struct conn *c, struct mqtt_packet *pkt, const char *text)
+{
+	struct mqtt_props *pr = reason_props(pkt);
+	size_t len = text ? strlen(text) : 0;
+	/* With Request Problem Information 0, only CONNACK and DISCONNECT may carry a Reason
+	 * String [MQTT-3.1.2-29]; this broker sends it on both whatever the client asked, since
+	 * they end or refuse the connection and the client cannot ask again. */
+	bool allowed = pkt->type == MQTT_CONNACK || pkt->type == MQTT_DISCONNECT ||
+	               c->request_problem_info;
+	if (c->version != MQTT_V5 || !pr || !allowed || len == 0 || len > MQTT_STR_MAX)
+		return conn_send_packet(c, pkt);
+	pr->present |= MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+	pr->reason_string = (struct mqtt_str){(const uint8_t *)text, (uint16_t)len};
+	int err = conn_send_packet(c, pkt);
+	if (err == -EMSGSIZE) {
+		/* Not when it would exceed the client's Maximum Packet Size [MQTT-3.2.2-19],
+		 * [MQTT-3.4.2-2], [MQTT-3.9.2-1], [MQTT-3.14.2-3]: sent without it. */
+		pr->present &= ~MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+		err = conn_send_packet(c, pkt);
+	}
+	return err;
+}
+
 int conn_send_publish(struct conn *c, const struct mqtt_publish *p, struct msg *m)
 {
 	struct outbuf *o = &c->out;
@@ -268,9 +312,12 @@ static void conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 		if (r < 0) {
 			b->stats.protocol_errors++;
 			if (r == -EMSGSIZE)
-				conn_disconnect(c, MQTT_RC_PACKET_TOO_LARGE, "packet too large");
+				conn_disconnect(c, MQTT_RC_PACKET_TOO_LARGE,
+				                "packet larger than the server's maximum",
+				                "packet too large");
 			else
-				conn_disconnect(c, MQTT_RC_MALFORMED_PACKET, "malformed length");
+				conn_disconnect(c, MQTT_RC_MALFORMED_PACKET,
+				                "malformed Remaining Length", "malformed length");
 			return;
 		}
 		if (r == 0)
@@ -293,7 +340,8 @@ static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	int64_t limit = (int64_t)c->keep_alive * 1500;
 	int64_t idle = broker_now_ms(c->b) - c->last_rx_ms;
 	if (idle >= limit) {
-		conn_disconnect(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+		conn_disconnect(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout",
+		                "keep alive timeout");
 		return;
 	}
 	ev_timer_set(w, (double)(limit - idle) / 1000.0, 0.);
@@ -337,7 +385,7 @@ void conn_close(struct conn *c, const char *why)
 {
 	if (c->closing)
 		return;
-	if (why)
+	if (why && c->b->cfg.connection_messages)
 		log_line(&c->b->log, LOG_LEVEL_NOTICE,
 		         c->session ? (const char *)c->session->client_id : NULL, c->peer,
 		         "disconnected: %s", why);
@@ -357,14 +405,14 @@ void conn_close(struct conn *c, const char *why)
 	c->b->closing = c;
 }
 
-void conn_disconnect(struct conn *c, uint8_t reason, const char *why)
+void conn_disconnect(struct conn *c, uint8_t reason, const char *text, const char *why)
 {
 	if (c->closing)
 		return;
 	if (c->connected && c->version == MQTT_V5) {
 		struct mqtt_packet pkt = {.type = MQTT_DISCONNECT};
 		pkt.disconnect.reason = reason;
-		(void)conn_send_packet(c, &pkt);
+		(void)conn_send_reason(c, &pkt, text);
 	}
 	conn_close(c, why);
 }
@@ -385,6 +433,7 @@ static void conn_free(struct conn *c)
 			msg_unref(c->aliases_in[i]);
 		free(c->aliases_in);
 	}
+	alias_out_free(c->aliases_out);
 	msg_unref(c->will);
 	free(c);
 }

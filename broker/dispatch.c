@@ -1,6 +1,7 @@
 /* dispatch.c - one whole packet from a connection: decode it, route it to its handler, and
  * turn every failure into the answer the spec names, in one place. */
 #include <errno.h>
+#include <stdio.h>
 
 #include "broker.h"
 
@@ -20,12 +21,18 @@ static bool server_bound(uint8_t type)
 
 static int handle(struct conn *c, const struct mqtt_packet *p)
 {
-	if (!c->connected && p->type != MQTT_CONNECT)
-		return -EPROTO; /* the first packet must be CONNECT [MQTT-3.1.0-1] */
-	if (c->connected && p->type == MQTT_CONNECT)
-		return -EPROTO; /* a second CONNECT is a Protocol Error [MQTT-3.1.0-2] */
-	if (!server_bound(p->type))
+	if (!c->connected && p->type != MQTT_CONNECT) {
+		c->fail_text = "the first packet must be CONNECT"; /* [MQTT-3.1.0-1] */
 		return -EPROTO;
+	}
+	if (c->connected && p->type == MQTT_CONNECT) {
+		c->fail_text = "second CONNECT"; /* a Protocol Error [MQTT-3.1.0-2] */
+		return -EPROTO;
+	}
+	if (!server_bound(p->type)) {
+		c->fail_text = "packet type only sent by a server";
+		return -EPROTO;
+	}
 
 	switch (p->type) {
 	case MQTT_CONNECT:
@@ -50,6 +57,7 @@ static int handle(struct conn *c, const struct mqtt_packet *p)
 	case MQTT_AUTH:
 		/* Enhanced authentication is not offered: CONNECT with an Authentication Method
 		 * is refused with 0x8C, so an AUTH packet is never expected [MQTT-4.12.0-1]. */
+		c->fail_text = "AUTH without enhanced authentication";
 		return -EPROTO;
 	default:
 		return -EPROTO;
@@ -72,7 +80,7 @@ void dispatch_packet(struct conn *c, const uint8_t *pkt, size_t len)
 
 	b->stats.protocol_errors++;
 	if (err == -ENOMEM) {
-		conn_disconnect(c, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
+		conn_disconnect(c, MQTT_RC_UNSPECIFIED_ERROR, "out of memory", "out of memory");
 		return;
 	}
 	if (!c->connected && len > 0 && (pkt[0] >> 4) == MQTT_CONNECT) {
@@ -80,6 +88,9 @@ void dispatch_packet(struct conn *c, const uint8_t *pkt, size_t len)
 		 * version when it is known [MQTT-3.2.2-6 (5.0: -7)], then close. */
 		uint8_t version = p.connect.version;
 		struct mqtt_packet ack = {.type = MQTT_CONNACK};
+		const char *text = err == -EPROTONOSUPPORT ? "protocol name/level"
+		                   : err == -EBADMSG       ? "malformed CONNECT"
+		                                           : "protocol error in CONNECT";
 		if (err == -EPROTONOSUPPORT && (version == MQTT_V31 || version == MQTT_V311)) {
 			c->version = version;
 			ack.connack.reason = MQTT_CONNACK_V3_BAD_VERSION;
@@ -87,11 +98,11 @@ void dispatch_packet(struct conn *c, const uint8_t *pkt, size_t len)
 		} else if (version == MQTT_V5 || err == -EPROTONOSUPPORT) {
 			c->version = MQTT_V5;
 			ack.connack.reason = mqtt_reason_for_errno(err);
-			(void)conn_send_packet(c, &ack);
+			/* A Reason String only for a client known to speak 5.0. */
+			(void)conn_send_reason(c, &ack, version == MQTT_V5 ? text : NULL);
 		}
 		log_line(&b->log, LOG_LEVEL_NOTICE, NULL, c->peer, "CONNECT refused: %s (%s)",
-		         mqtt_reason_name(mqtt_reason_for_errno(err)),
-		         err == -EPROTONOSUPPORT ? "protocol name/level" : "bad packet");
+		         mqtt_reason_name(mqtt_reason_for_errno(err)), text);
 		conn_close(c, NULL);
 		return;
 	}
@@ -101,10 +112,15 @@ void dispatch_packet(struct conn *c, const uint8_t *pkt, size_t len)
 		uint8_t rc = c->fail_reason   ? c->fail_reason
 		             : err == -EINVAL ? MQTT_RC_PROTOCOL_ERROR
 		                              : mqtt_reason_for_errno(err);
-		log_line(&b->log, LOG_LEVEL_NOTICE, client, c->peer, "%s in %s: %s",
-		         err == -EBADMSG ? "malformed packet" : "protocol error",
-		         len ? mqtt_type_name(pkt[0] >> 4) : "?", mqtt_reason_name(rc));
-		conn_disconnect(c, rc, NULL);
+		const char *what = err == -EBADMSG ? "malformed packet" : "protocol error";
+		const char *type = len ? mqtt_type_name(pkt[0] >> 4) : "?";
+		log_line(&b->log, LOG_LEVEL_NOTICE, client, c->peer, "%s in %s: %s%s%s%s", what,
+		         type, mqtt_reason_name(rc), c->fail_text ? " (" : "",
+		         c->fail_text ? c->fail_text : "", c->fail_text ? ")" : "");
+		/* The Reason String: the handler's words, else what and where. */
+		char text[64];
+		snprintf(text, sizeof(text), "%s in %s", what, type);
+		conn_disconnect(c, rc, c->fail_text ? c->fail_text : text, NULL);
 		return;
 	}
 	log_line(&b->log, LOG_LEVEL_WARNING, client, c->peer, "closing: error %d", err);

@@ -27,12 +27,13 @@ static uint8_t connack_v3_code(uint8_t reason)
 	}
 }
 
-/* Refuses the CONNECT with `reason` (an MQTT 5 code, mapped for 3.x) and closes. */
+/* Refuses the CONNECT with `reason` (an MQTT 5 code, mapped for 3.x) and closes; `why` is
+ * logged and, in 5.0, sent as the CONNACK's Reason String. */
 static int refuse(struct conn *c, uint8_t reason, const char *why)
 {
 	struct mqtt_packet ack = {.type = MQTT_CONNACK};
 	ack.connack.reason = c->version == MQTT_V5 ? reason : connack_v3_code(reason);
-	(void)conn_send_packet(c, &ack);
+	(void)conn_send_reason(c, &ack, why);
 	log_line(&c->b->log, LOG_LEVEL_NOTICE, NULL, c->peer, "CONNECT refused: %s (%s)", why,
 	         mqtt_reason_name(reason));
 	conn_close(c, NULL);
@@ -119,7 +120,7 @@ static struct session *attach_session(struct conn *c, const struct mqtt_connect 
 		s->conn = NULL;
 		log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, old->peer,
 		         "session taken over by %s", c->peer);
-		conn_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, NULL);
+		conn_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, "session taken over", NULL);
 	}
 	if (s && p->clean_start) {
 		session_destroy(b, s);
@@ -209,6 +210,30 @@ static void redeliver(struct conn *c, struct session *s)
 	}
 }
 
+/* The MQTT 5 limits and requests of the client's CONNECT that shape what is sent to it. */
+static void client_limits(struct conn *c, const struct mqtt_connect *p)
+{
+	const struct mqtt_props *pr = &p->props;
+
+	c->receive_max_out = 65535;
+	if (mqtt_props_has(pr, MQTT_PROP_RECEIVE_MAXIMUM))
+		c->receive_max_out = pr->receive_maximum;
+	c->request_problem_info =
+	        !mqtt_props_has(pr, MQTT_PROP_REQUEST_PROBLEM_INFO) || pr->request_problem_info;
+	/* Request Response Information is ignored: 1 lets the server return Response Information
+	 * in CONNACK but never requires it, 0 forbids it [MQTT-3.1.2-28] (5.0 §3.1.2.11.6,
+	 * §3.2.2.3.15). This broker has no response topic scheme to offer, so it sends none. */
+	if (p->version != MQTT_V5)
+		return;
+	c->topic_alias_max_in = (uint16_t)c->b->cfg.max_topic_alias;
+	/* Aliases towards the client only when it allows them, never above its maximum
+	 * [MQTT-3.1.2-26, -27]. */
+	if (mqtt_props_has(pr, MQTT_PROP_TOPIC_ALIAS_MAXIMUM))
+		c->topic_alias_max_out = pr->topic_alias_maximum < BROKER_ALIAS_OUT_MAX
+		                                 ? pr->topic_alias_maximum
+		                                 : BROKER_ALIAS_OUT_MAX;
+}
+
 int handle_connect(struct conn *c, const struct mqtt_connect *p)
 {
 	struct broker *b = c->b;
@@ -219,6 +244,9 @@ int handle_connect(struct conn *c, const struct mqtt_connect *p)
 	bool assigned_id = false, present = false;
 
 	c->version = p->version;
+	/* The client's Maximum Packet Size applies from the CONNACK on [MQTT-3.1.2-24]. */
+	if (mqtt_props_has(&p->props, MQTT_PROP_MAXIMUM_PACKET_SIZE))
+		c->max_packet_out = p->props.maximum_packet_size;
 	uint8_t reason = connect_check(c, p, &why);
 	if (reason)
 		return refuse(c, reason, why);
@@ -237,15 +265,7 @@ int handle_connect(struct conn *c, const struct mqtt_connect *p)
 
 	c->connected = true;
 	c->keep_alive = p->keep_alive;
-	c->receive_max_out = 65535;
-	if (mqtt_props_has(&p->props, MQTT_PROP_RECEIVE_MAXIMUM))
-		c->receive_max_out = p->props.receive_maximum;
-	if (mqtt_props_has(&p->props, MQTT_PROP_MAXIMUM_PACKET_SIZE))
-		c->max_packet_out = p->props.maximum_packet_size;
-	c->request_problem_info = !mqtt_props_has(&p->props, MQTT_PROP_REQUEST_PROBLEM_INFO) ||
-	                          p->props.request_problem_info;
-	if (p->version == MQTT_V5)
-		c->topic_alias_max_in = (uint16_t)b->cfg.max_topic_alias;
+	client_limits(c, p);
 	if (p->has_will) {
 		c->will = will_message(b, p);
 		if (!c->will)
@@ -272,13 +292,14 @@ int handle_connect(struct conn *c, const struct mqtt_connect *p)
 	b->stats.clients_connected++;
 	if (b->stats.clients_connected > b->stats.clients_maximum)
 		b->stats.clients_maximum = b->stats.clients_connected;
-	log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, c->peer,
-	         "connected: MQTT %s, %s, keep alive %u%s",
-	         p->version == MQTT_V5     ? "5.0"
-	         : p->version == MQTT_V311 ? "3.1.1"
-	                                   : "3.1",
-	         present ? "session resumed" : "new session", c->keep_alive,
-	         p->bridge ? ", bridge" : "");
+	if (b->cfg.connection_messages)
+		log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, c->peer,
+		         "connected: MQTT %s, %s, keep alive %u%s",
+		         p->version == MQTT_V5     ? "5.0"
+		         : p->version == MQTT_V311 ? "3.1.1"
+		                                   : "3.1",
+		         present ? "session resumed" : "new session", c->keep_alive,
+		         p->bridge ? ", bridge" : "");
 	if (present)
 		redeliver(c, s);
 	session_pump(b, s);
@@ -292,8 +313,10 @@ int handle_disconnect(struct conn *c, const struct mqtt_reason_only *p)
 	if (c->version == MQTT_V5 && mqtt_props_has(&p->props, MQTT_PROP_SESSION_EXPIRY)) {
 		/* A session that was to end with the connection cannot be extended at
 		 * DISCONNECT [MQTT-3.14.2-2]. */
-		if (s && s->expiry_interval == 0 && p->props.session_expiry != 0)
+		if (s && s->expiry_interval == 0 && p->props.session_expiry != 0) {
+			c->fail_text = "Session Expiry Interval set at DISCONNECT after 0";
 			return -EPROTO;
+		}
 		if (s)
 			s->expiry_interval = p->props.session_expiry;
 	}

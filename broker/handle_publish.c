@@ -11,11 +11,16 @@
 static int resolve_alias(struct conn *c, const struct mqtt_publish *p, struct mqtt_str *topic)
 {
 	*topic = p->topic;
-	if (!mqtt_props_has(&p->props, MQTT_PROP_TOPIC_ALIAS))
-		return p->topic.len ? 0 : -EPROTO;
+	if (!mqtt_props_has(&p->props, MQTT_PROP_TOPIC_ALIAS)) {
+		if (p->topic.len)
+			return 0;
+		c->fail_text = "empty topic without a Topic Alias";
+		return -EPROTO;
+	}
 	uint16_t alias = p->props.topic_alias;
 	if (alias == 0 || alias > c->topic_alias_max_in) {
 		c->fail_reason = MQTT_RC_TOPIC_ALIAS_INVALID; /* [MQTT-3.3.2-9, -10] */
+		c->fail_text = "topic alias above the Topic Alias Maximum";
 		return -EPROTO;
 	}
 	if (!c->aliases_in) {
@@ -35,18 +40,22 @@ static int resolve_alias(struct conn *c, const struct mqtt_publish *p, struct mq
 	const struct msg *t = c->aliases_in[alias];
 	if (!t) {
 		c->fail_reason = MQTT_RC_PROTOCOL_ERROR; /* alias never set [MQTT-3.3.4-?] */
+		c->fail_text = "topic alias not set on this connection";
 		return -EPROTO;
 	}
 	*topic = (struct mqtt_str){t->topic, t->topic_len};
 	return 0;
 }
 
-static int send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
+/* Sends an acknowledgement; `text` (may be NULL) explains an error reason code to a client
+ * that asked for problem information (conn_send_reason). */
+static int send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason,
+                    const char *text)
 {
 	struct mqtt_packet ack = {.type = type};
 	ack.ack.packet_id = packet_id;
 	ack.ack.reason = c->version == MQTT_V5 ? reason : 0;
-	return conn_send_packet(c, &ack);
+	return conn_send_reason(c, &ack, reason >= 0x80 ? text : NULL);
 }
 
 int handle_publish(struct conn *c, const struct mqtt_publish *p)
@@ -56,13 +65,17 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 	struct mqtt_str topic;
 
 	b->stats.publish_received++;
-	if (c->version == MQTT_V5 && mqtt_props_has(&p->props, MQTT_PROP_SUBSCRIPTION_ID))
-		return -EPROTO; /* only the server sends Subscription Identifiers [MQTT-3.3.4-6] */
+	if (c->version == MQTT_V5 && mqtt_props_has(&p->props, MQTT_PROP_SUBSCRIPTION_ID)) {
+		/* Only the server sends Subscription Identifiers [MQTT-3.3.4-6]. */
+		c->fail_text = "Subscription Identifier in PUBLISH";
+		return -EPROTO;
+	}
 	int err = resolve_alias(c, p, &topic);
 	if (err < 0)
 		return err;
 	if (p->retain && !b->cfg.retain_available) {
 		c->fail_reason = MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.3.1-?] 5.0 §3.3.1.3 */
+		c->fail_text = "retained messages are not available";
 		return -EPROTO;
 	}
 	if (b->cfg.message_size_limit && p->payload_len > b->cfg.message_size_limit) {
@@ -72,10 +85,13 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 		         "message of %u bytes on %.*s dropped: message_size_limit %u",
 		         p->payload_len, (int)topic.len, (const char *)topic.p,
 		         b->cfg.message_size_limit);
+		static const char too_big[] = "payload over the server's message_size_limit";
 		if (p->qos == 1)
-			return send_ack(c, MQTT_PUBACK, p->packet_id, MQTT_RC_QUOTA_EXCEEDED);
+			return send_ack(c, MQTT_PUBACK, p->packet_id, MQTT_RC_QUOTA_EXCEEDED,
+			                too_big);
 		if (p->qos == 2)
-			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_QUOTA_EXCEEDED);
+			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_QUOTA_EXCEEDED,
+			                too_big);
 		return 0;
 	}
 	if (p->qos == 2) {
@@ -83,12 +99,13 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 		                                (uint16_t)b->cfg.max_inflight_messages);
 		if (fresh == -ENOSPC) {
 			c->fail_reason = MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED; /* [MQTT-3.3.4-8] */
+			c->fail_text = "more QoS 2 messages unreleased than Receive Maximum";
 			return -EPROTO;
 		}
 		if (fresh < 0)
 			return fresh;
 		if (fresh == 0) /* a DUP of a message already received [MQTT-4.3.3-10] */
-			return send_ack(c, MQTT_PUBREC, p->packet_id, 0);
+			return send_ack(c, MQTT_PUBREC, p->packet_id, 0, NULL);
 	}
 
 	struct msg *m = msg_from_publish(p, topic, broker_now_ms(b));
@@ -98,9 +115,9 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 	msg_unref(m);
 	uint8_t reason = b->last_route_targets ? 0 : MQTT_RC_NO_MATCHING_SUBSCRIBERS;
 	if (p->qos == 1)
-		return send_ack(c, MQTT_PUBACK, p->packet_id, reason);
+		return send_ack(c, MQTT_PUBACK, p->packet_id, reason, NULL);
 	if (p->qos == 2)
-		return send_ack(c, MQTT_PUBREC, p->packet_id, reason);
+		return send_ack(c, MQTT_PUBREC, p->packet_id, reason, NULL);
 	return 0;
 }
 
@@ -128,17 +145,18 @@ int handle_puback(struct conn *c, uint8_t type, const struct mqtt_ack *p)
 		if (session_on_pubrec(s, p->packet_id, p->reason) < 0)
 			/* A resent PUBREC of a flow already releasing gets its PUBREL again. */
 			err = send_ack(c, MQTT_PUBREL, p->packet_id,
-			               releasing(s, p->packet_id) ? 0
-			                                          : MQTT_RC_PACKET_ID_NOT_FOUND);
+			               releasing(s, p->packet_id) ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND,
+			               "PUBREC for no message in flight");
 		else if (p->reason < 0x80)
-			err = send_ack(c, MQTT_PUBREL, p->packet_id, 0);
+			err = send_ack(c, MQTT_PUBREL, p->packet_id, 0, NULL);
 		break;
 	case MQTT_PUBREL:
 		/* Releasing an unknown id still completes the flow (0x92 in v5) [MQTT-4.3.3]. */
 		err = send_ack(c, MQTT_PUBCOMP, p->packet_id,
 		               session_qos2_in_release(s, p->packet_id) < 0
 		                       ? MQTT_RC_PACKET_ID_NOT_FOUND
-		                       : 0);
+		                       : 0,
+		               "PUBREL for no message awaiting release");
 		break;
 	case MQTT_PUBCOMP:
 		if (session_on_pubcomp(s, p->packet_id) < 0)

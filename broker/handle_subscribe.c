@@ -47,8 +47,10 @@ static int subscribe_one(struct conn *c, const struct mqtt_subscription *sub, ui
 		return 0;
 	}
 	bool shared = mqtt_topic_shared_split(sub->filter.p, sub->filter.len, &group, &inner) == 1;
-	if (shared && sub->no_local)
-		return -EPROTO; /* [MQTT-3.8.3-4] */
+	if (shared && sub->no_local) {
+		c->fail_text = "No Local on a shared subscription"; /* [MQTT-3.8.3-4] */
+		return -EPROTO;
+	}
 
 	struct sub_opts opts = {
 	        .qos = sub->qos > 2 ? 2 : sub->qos,
@@ -74,6 +76,18 @@ static int subscribe_one(struct conn *c, const struct mqtt_subscription *sub, ui
 	         "subscribed to %.*s (QoS %u)", (int)sub->filter.len, (const char *)sub->filter.p,
 	         opts.qos);
 	return 0;
+}
+
+/* The SUBACK's Reason String: what the first refused entry of a 5.0 SUBSCRIBE was, or NULL. */
+static const char *suback_text(const uint8_t *codes, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (codes[i] == MQTT_RC_TOPIC_FILTER_INVALID)
+			return "invalid topic filter";
+		if (codes[i] == MQTT_RC_IMPLEMENTATION_SPECIFIC)
+			return "subscription could not be stored";
+	}
+	return NULL;
 }
 
 int handle_subscribe(struct conn *c, const struct mqtt_subscribe *p)
@@ -109,7 +123,7 @@ int handle_subscribe(struct conn *c, const struct mqtt_subscribe *p)
 	ack.suback.packet_id = p->packet_id;
 	ack.suback.reasons = codes;
 	ack.suback.count = i;
-	err = conn_send_packet(c, &ack);
+	err = conn_send_reason(c, &ack, suback_text(codes, i));
 	if (err < 0)
 		goto out;
 	/* Retained messages after the SUBACK [MQTT-3.8.4-4]. */

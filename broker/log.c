@@ -44,7 +44,10 @@ int logger_open(struct logger *l, const struct config *c)
 		l->own_file = true;
 	}
 	if (c->log_dests & CONFIG_LOG_DEST_SYSLOG) {
-		openlog("mqtt-fast", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		/* log_facility N is syslog's local N (mosquitto); daemon by default. */
+		int facility =
+		        c->log_facility >= 0 ? LOG_LOCAL0 + (c->log_facility << 3) : LOG_DAEMON;
+		openlog("mqtt-fast", LOG_PID | LOG_NDELAY, facility);
 		l->use_syslog = true;
 	}
 	return 0;

@@ -1,5 +1,7 @@
 /* main.c - the mqtt-fast daemon: arguments, configuration, signals, the event loop. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,17 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void log_warnings(struct broker *b, const struct config *c)
+{
+	for (size_t i = 0; i < c->warning_count; i++)
+		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL, "%s", c->warnings[i]);
+}
+
 /* SIGHUP: re-read the file; only what can change at run time is applied. */
 static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -44,14 +57,51 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	b->cfg.sys_interval = neu.sys_interval;
 	b->cfg.persistent_client_expiration = neu.persistent_client_expiration;
 	b->cfg.allow_zero_length_clientid = neu.allow_zero_length_clientid;
-	if (neu.listener_count != b->cfg.listener_count)
+	b->cfg.connection_messages = neu.connection_messages;
+	log_warnings(b, &neu);
+	if (!config_listeners_equal(&neu, &b->cfg))
 		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
 		         "reload: listener changes need a restart; not applied");
+	if (!same_str(neu.user, b->cfg.user))
+		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
+		         "reload: a user change needs a restart; not applied");
 	log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL,
 	         "reloaded %s (queue limits, message_size_limit, sys_interval, "
-	         "persistent_client_expiration, allow_zero_length_clientid)",
+	         "persistent_client_expiration, allow_zero_length_clientid, connection_messages)",
 	         b->config_path);
 	config_free(&neu);
+}
+
+/* `user NAME`: started as root, switch to NAME (its group and supplementary groups first)
+ * once the listeners are bound, as mosquitto does. Not root: nothing to do. 0 or -1 (logged:
+ * the broker must not go on running as root when asked not to). */
+static int drop_privileges(struct broker *b)
+{
+	const char *name = b->cfg.user;
+	if (!name || geteuid() != 0)
+		return 0;
+	errno = 0;
+	struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL, "user %s: %s", name,
+		         errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (pw->pw_uid == 0)
+		return 0; /* `user root`: already there */
+	if (setgid(pw->pw_gid) < 0 || initgroups(name, pw->pw_gid) < 0) {
+		log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL, "user %s: cannot set group %ld: %s",
+		         name, (long)pw->pw_gid, strerror(errno));
+		return -1;
+	}
+	if (setuid(pw->pw_uid) < 0) {
+		log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL, "user %s: cannot set user id %ld: %s",
+		         name, (long)pw->pw_uid, strerror(errno));
+		return -1;
+	}
+	log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL, "running as user %s (uid %ld, gid %ld)",
+	         name, (long)pw->pw_uid, (long)pw->pw_gid);
+	return 0;
 }
 
 static int write_pid_file(const char *path)
@@ -61,6 +111,35 @@ static int write_pid_file(const char *path)
 		return -errno;
 	fprintf(f, "%ld\n", (long)getpid());
 	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* Everything between a loaded configuration and the event loop: the broker instance (takes
+ * cfg's contents), its listeners, the pid file, then the switch to `user`. 0, or -1 with the
+ * reason written to stderr (the caller frees b). */
+static int broker_start(struct broker *b, struct ev_loop *loop, struct config *cfg,
+                        const char *path)
+{
+	int rc = broker_init(b, loop, cfg);
+	if (rc == 0) {
+		log_warnings(b, &b->cfg);
+		rc = listeners_open(b);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "mqtt-fast: start-up failed: %s\n", strerror(-rc));
+		return -1;
+	}
+	b->config_path = path;
+	if (b->cfg.pid_file && (rc = write_pid_file(b->cfg.pid_file)) < 0)
+		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL, "pid_file %s: %s", b->cfg.pid_file,
+		         strerror(-rc));
+	if (drop_privileges(b) < 0) {
+		fprintf(stderr, "mqtt-fast: start-up failed: cannot switch to user %s\n",
+		        b->cfg.user);
+		if (b->cfg.pid_file)
+			unlink(b->cfg.pid_file);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -94,6 +173,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
+		for (size_t i = 0; i < cfg.warning_count; i++)
+			fprintf(stderr, "mqtt-fast: warning: %s\n", cfg.warnings[i]);
 		printf("%s: configuration OK\n", path ? path : "(defaults)");
 		config_free(&cfg);
 		return 0;
@@ -108,19 +189,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mqtt-fast: out of memory\n");
 		return 1;
 	}
-	rc = broker_init(b, loop, &cfg);
-	if (rc == 0)
-		rc = listeners_open(b);
-	if (rc < 0) {
-		fprintf(stderr, "mqtt-fast: start-up failed: %s\n", strerror(-rc));
+	if (broker_start(b, loop, &cfg, path) < 0) {
 		broker_free(b);
 		free(b);
+		ev_loop_destroy(loop);
 		return 1;
 	}
-	b->config_path = path;
-	if (b->cfg.pid_file && (rc = write_pid_file(b->cfg.pid_file)) < 0)
-		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL, "pid_file %s: %s", b->cfg.pid_file,
-		         strerror(-rc));
 
 	ev_signal_init(&b->sigterm, on_stop, SIGTERM);
 	ev_signal_init(&b->sigint, on_stop, SIGINT);

@@ -120,6 +120,7 @@ void route_message(struct broker *b, struct msg *m, const struct session *from)
 int delivery_send(struct conn *c, struct delivery *d)
 {
 	struct msg *m = d->m;
+	uint16_t alias = 0;
 	struct mqtt_publish p = {
 	        .dup = d->sent && d->qos > 0, /* a resend carries DUP [MQTT-3.3.1-1] */
 	        .qos = d->qos,
@@ -142,10 +143,22 @@ int delivery_send(struct conn *c, struct delivery *d)
 			p.props.sub_ids = d->sub_ids;
 			p.props.sub_id_count = d->nsub_ids;
 		}
+		/* Chosen for this connection at each send, a DUP resend after a reconnect
+		 * included: the client's map does not survive the connection [MQTT-3.3.2-7]. */
+		bool with_topic;
+		alias = alias_out_pick(c, m->topic, m->topic_len, &with_topic);
+		if (alias) {
+			p.props.present |= MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS);
+			p.props.topic_alias = alias;
+			if (!with_topic)
+				p.topic.len = 0; /* the client maps the alias (5.0 §3.3.2.3.4) */
+		}
 	}
 	int err = conn_send_publish(c, &p, m);
-	if (err == 0)
+	if (err == 0) {
 		d->sent = true;
+		alias_out_sent(c, alias, m->topic, m->topic_len);
+	}
 	return err;
 }
 

@@ -155,6 +155,14 @@ static uint16_t packet_id_alloc(struct session *s)
 	return 0;
 }
 
+struct delivery *session_peek(struct session *s, int64_t now_ms)
+{
+	/* Expired heads go now, as session_next would drop them [MQTT-3.3.2-5]. */
+	while (s->queue && msg_expired(s->queue->m, now_ms))
+		delivery_free(queue_pop(s));
+	return s->queue;
+}
+
 struct delivery *session_next(struct session *s, uint16_t window, int64_t now_ms)
 {
 	while (s->queue) {

@@ -47,8 +47,15 @@ struct session_limits {
 	uint64_t max_queued_bytes;
 };
 
+/* The transport a session is attached to (session.conn's type). */
+enum session_proto {
+	SESSION_MQTT, /* struct conn: MQTT over TCP */
+	SESSION_SN,   /* struct sn_client: MQTT-SN over UDP */
+};
+
 struct session {
 	uint8_t *client_id; /* owned, NUL-terminated for log lines */
+	uint8_t proto;      /* enum session_proto */
 	uint16_t client_id_len;
 	void *conn; /* the transport while online, NULL while offline; not owned */
 	uint8_t version;
@@ -92,6 +99,10 @@ int session_enqueue(struct session *s, const struct session_limits *lim, struct 
  * (the client's Receive Maximum [MQTT-3.3.4-9]): it gets a free non-zero packet id, moves to
  * the in-flight list in state WAIT_PUBACK / WAIT_PUBREC, and stays owned by the session. */
 struct delivery *session_next(struct session *s, uint16_t window, int64_t now_ms);
+
+/* The delivery session_next would consider next, left in the queue (expired ones at the head
+ * are dropped first), or NULL. Borrowed. */
+struct delivery *session_peek(struct session *s, int64_t now_ms);
 
 /* Acknowledgements from the client. 0, or -ENOENT when no in-flight delivery has that packet
  * id in the matching state (the caller logs it; MQTT 5 PUBREL/PUBCOMP use 0x92).

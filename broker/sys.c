@@ -1,8 +1,35 @@
-/* sys.c - the $SYS topic tree, mosquitto's names, published retained every sys_interval. */
+/* sys.c - the $SYS topic tree, mosquitto's names, published retained every sys_interval:
+ * counters, and their load averages (exponentially decayed per-minute rates, as mosquitto). */
+#include <malloc.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "broker.h"
+
+/* $SYS/broker/load/<name>/{1min,5min,15min}: the counter each rate follows. mosquitto counts
+ * CONNECT packets for "connections" and sockets for "sockets"; both follow the accepted
+ * connections here (a connection that never sends CONNECT counts too). */
+static const struct {
+	const char *name;
+	size_t off; /* of a uint64_t in struct broker_stats */
+} load_counters[SYS_LOAD_COUNTERS] = {
+        {"messages/received", offsetof(struct broker_stats, msgs_received)},
+        {"messages/sent", offsetof(struct broker_stats, publish_sent)},
+        {"publish/received", offsetof(struct broker_stats, publish_received)},
+        {"publish/sent", offsetof(struct broker_stats, publish_sent)},
+        {"publish/dropped", offsetof(struct broker_stats, msgs_dropped)},
+        {"bytes/received", offsetof(struct broker_stats, bytes_received)},
+        {"bytes/sent", offsetof(struct broker_stats, bytes_sent)},
+        {"connections", offsetof(struct broker_stats, connections_total)},
+        {"sockets", offsetof(struct broker_stats, connections_total)},
+};
+
+static const struct {
+	const char *suffix;
+	double seconds;
+} load_windows[SYS_LOAD_WINDOWS] = {{"1min", 60.0}, {"5min", 300.0}, {"15min", 900.0}};
 
 static void sys_put(struct broker *b, const char *topic, const char *value)
 {
@@ -19,6 +46,54 @@ static void sys_put_u64(struct broker *b, const char *topic, uint64_t v)
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
 	sys_put(b, topic, buf);
+}
+
+static uint64_t stat_at(const struct broker_stats *st, size_t off)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)st + off, sizeof(v));
+	return v;
+}
+
+/* mosquitto's calc_load: the rate over the last interval, scaled to a minute, pulled into the
+ * average with weight 1 - exp(-interval / window); published ("%.2f") when it moved by at
+ * least 0.01, and every value on the first update. */
+static void sys_load_update(struct broker *b, const struct broker_stats *st, int64_t now)
+{
+	struct sys_load *ld = &b->load;
+	bool initial = !ld->started;
+	double interval = (double)(now - ld->last_ms) / 1000.0;
+	if (!initial && interval <= 0)
+		return;
+	for (size_t i = 0; i < SYS_LOAD_COUNTERS; i++) {
+		uint64_t v = stat_at(st, load_counters[i].off);
+		double rate = initial ? 0.0 : (double)(v - ld->last[i]) * 60.0 / interval;
+		ld->last[i] = v;
+		for (size_t w = 0; w < SYS_LOAD_WINDOWS; w++) {
+			double *avg = &ld->avg[i][w];
+			double next = initial ? 0.0
+			                      : rate + exp(-interval / load_windows[w].seconds) *
+			                                        (*avg - rate);
+			bool publish = initial || fabs(next - *avg) >= 0.01;
+			*avg = next;
+			if (!publish)
+				continue;
+			char topic[96], value[32];
+			snprintf(topic, sizeof(topic), "$SYS/broker/load/%s/%s",
+			         load_counters[i].name, load_windows[w].suffix);
+			snprintf(value, sizeof(value), "%.2f", next);
+			sys_put(b, topic, value);
+		}
+	}
+	ld->started = true;
+	ld->last_ms = now;
+}
+
+/* Bytes allocated from the C heap (glibc; 0 where the allocator is replaced, e.g. ASan). */
+static uint64_t heap_current(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 }
 
 void sys_publish(struct broker *b, bool force)
@@ -41,6 +116,7 @@ void sys_publish(struct broker *b, bool force)
 	sys_put_u64(b, "$SYS/broker/clients/disconnected",
 	            b->sessions.count - saved.clients_connected);
 	sys_put_u64(b, "$SYS/broker/clients/maximum", saved.clients_maximum);
+	sys_put_u64(b, "$SYS/broker/clients/expired", b->clients_expired);
 	sys_put_u64(b, "$SYS/broker/messages/received", saved.msgs_received);
 	sys_put_u64(b, "$SYS/broker/messages/sent", saved.publish_sent);
 	sys_put_u64(b, "$SYS/broker/publish/messages/received", saved.publish_received);
@@ -50,5 +126,7 @@ void sys_publish(struct broker *b, bool force)
 	sys_put_u64(b, "$SYS/broker/bytes/sent", saved.bytes_sent);
 	sys_put_u64(b, "$SYS/broker/subscriptions/count", subtree_count(b->subs));
 	sys_put_u64(b, "$SYS/broker/retained messages/count", retain_count(b->retained));
+	sys_put_u64(b, "$SYS/broker/heap/current", heap_current());
+	sys_load_update(b, &saved, now);
 	b->stats = saved;
 }

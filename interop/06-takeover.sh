@@ -7,13 +7,13 @@
 PORT=$(iop_port 6)
 start_broker "$PORT"
 
-takeover() { # raw version of the first client, -V value of the second, expected reply bytes
+takeover() { # raw version of the first client, -V value of the second, DISCONNECT reason ("" = none)
 	local rv=$1 v=$2 reply=$3 id=t06-$2 old
 	raw_session "$rv" "$id"
 	old=$RAW_FD
 	sub_start "$id" -V "$v" -t "06/$v" -C 1
 	# [MQTT-3.1.4-2] (5.0: -3): the existing connection is closed.
-	[[ -n $reply ]] && raw_expect "$old" "$reply" "DISCONNECT to the taken-over connection"
+	[[ -n $reply ]] && raw_expect_reason "$old" e0 "$reply" "DISCONNECT to the taken-over connection"
 	raw_expect_eof "$old" "taken-over connection"
 	pub -t "06/$v" -m "to the new owner"
 	sub_collect "$SUB_PID" "$SUB_OUT"
@@ -52,7 +52,7 @@ takeover_publishes_will() {
 	raw_open
 	raw_send "$RAW_FD" "$(mk_connect 5 t06-will)"
 	raw_expect "$RAW_FD" "$CONNACK_V5_OK" "CONNACK of the second connection"
-	raw_expect "$old" "e0 01 8e" "DISCONNECT 0x8E Session taken over"
+	raw_expect_reason "$old" e0 8e "DISCONNECT 0x8E Session taken over"
 	# 5.0 §3.1.4: "If the existing Client has a Will Message, that Will Message is published".
 	sub_collect "$wpid" "$wout"
 	assert_eq "$t|old-will" "$SUB_RESULT" "will of the taken-over connection"
@@ -60,7 +60,7 @@ takeover_publishes_will() {
 
 run_case "takeover: 3.1.1 connection closed by a 3.1.1 client" takeover 4 mqttv311 ""
 run_case "takeover: 3.1 connection closed by a 3.1 client" takeover 3 mqttv31 ""
-run_case "takeover: 5.0 connection gets DISCONNECT 0x8E" takeover 5 mqttv5 "e0 01 8e"
+run_case "takeover: 5.0 connection gets DISCONNECT 0x8E" takeover 5 mqttv5 8e
 run_case "takeover keeps a persistent session (Session Present, subscriptions)" session_moves
 run_case "takeover publishes the old connection's will (5.0)" takeover_publishes_will
 finish

@@ -2,8 +2,8 @@
 # 11-malformed-raw: a table of malformed packets and protocol violations, each sent on its own
 # raw connection right after a valid CONNECT. Expected: MQTT 3.1.1 - the connection is closed
 # with nothing sent [MQTT-4.8.0-1 (3.1.1)]; MQTT 5 - DISCONNECT with the exact reason code
-# (0x81 Malformed Packet, 0x82 Protocol Error, 0x94 Topic Alias invalid) then close
-# [MQTT-4.13.1-1]. Meanwhile another client's subscription keeps working and the broker lives.
+# (0x81 Malformed Packet, 0x82 Protocol Error, 0x94 Topic Alias invalid) and a Reason String,
+# then close [MQTT-4.13.1-1]. Meanwhile another client's subscription keeps working and the broker lives.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(iop_port 11)
@@ -87,7 +87,8 @@ check_row() { # name versions rc clause
 		raw_session "$v" "m11-$name-v$v"
 		raw_send "$RAW_FD" "$bytes" || fail "$name: could not send"
 		if [[ $v == 5 ]]; then
-			raw_expect "$RAW_FD" "e0 01 $rc" "$name (5.0, sent $bytes): DISCONNECT 0x$rc $clause"
+			raw_expect_reason "$RAW_FD" e0 "$rc" \
+				"$name (5.0, sent $bytes): DISCONNECT 0x$rc $clause"
 		fi
 		raw_expect_eof "$RAW_FD" "$name (v$v, sent $bytes) $clause"
 		assert_broker_alive

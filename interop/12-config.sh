@@ -2,7 +2,9 @@
 # 12-config: mqtt-fast --test-config on good and bad files - exit status, "FILE: configuration
 # OK", and "mqtt-fast: FILE:LINE: reason" for unknown directives, unsupported mosquitto
 # directives, out-of-range and malformed values; a bad file also stops a real start-up; bad
-# command-line arguments exit 2.
+# command-line arguments exit 2. mosquitto 1.x/2.0 directives: obsolete ones pass with a warning,
+# `port` / `bind_address` open the default listener on all interfaces, include_dir reads a
+# directory's *.conf files, `user` drops root privileges after binding (when run as root).
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(iop_port 12)
@@ -36,6 +38,24 @@ good_files() {
 	f=$(conf empty.conf)
 	run_bin -c "$f" --test-config
 	assert_eq "0|$f: configuration OK" "$RC|$OUT" "an empty file"
+	f=$(conf mosquitto.conf "user mosquitto" "connection_messages false" "persistence true" \
+		"persistence_file mosquitto.db" "autosave_interval 600" "autosave_on_changes false" \
+		"log_dest syslog" "log_facility 3" "listener $PORT")
+	run_bin -c "$f" --test-config
+	assert_eq "0|$f: configuration OK|" "$RC|$OUT|$ERR" "mosquitto directives mqtt-fast implements"
+}
+
+obsolete_warnings() {
+	local f
+	f=$(conf obsolete.conf "retry_interval 20" "store_clean_interval 10" \
+		"allow_duplicate_messages true" "port $PORT")
+	run_bin -c "$f" --test-config
+	assert_eq "0|$f: configuration OK" "$RC|$OUT" "--test-config with obsolete directives"
+	assert_lines "mqtt-fast: warning: $f:1: retry_interval is obsolete since mosquitto 2.0 (has no effect); ignored
+mqtt-fast: warning: $f:2: store_clean_interval is obsolete since mosquitto 2.0 (has no effect); ignored
+mqtt-fast: warning: $f:3: allow_duplicate_messages is obsolete since mosquitto 2.0 (duplicate messages are always delivered); ignored
+mqtt-fast: warning: $f:4: port is deprecated in mosquitto 2.0; prefer 'listener $PORT'" "$ERR" \
+		"warnings on stderr"
 }
 
 # name|lines (';'-separated)|expected stderr after "mqtt-fast: FILE:"
@@ -55,6 +75,12 @@ BAD=(
 	"packet-size|max_packet_size 10|1: max_packet_size: 10 is too small (0 for no limit, or at least 20)"
 	"duration|persistent_client_expiration 5x|1: persistent_client_expiration: '5x' is not a duration (a number followed by h, d, w, m or y)"
 	"per-listener|per_listener_settings true|1: per_listener_settings true is not supported by mqtt-fast yet"
+	"max-qos|listener $PORT;max_qos 1|2: 'max_qos' is not supported by mqtt-fast yet"
+	"port-range|port 0|1: port: 0 is out of range 1..65535"
+	"port-taken|listener $PORT;port $PORT|2: port $PORT (the default listener) is already used by the listener at line 1"
+	"facility|log_facility 8|1: log_facility: 8 is out of range 0..7"
+	"autosave|autosave_interval -5|1: autosave_interval: -5 is out of range 0..2147483647"
+	"include-missing|include_dir /nonexistent/conf.d|1: include_dir: cannot open '/nonexistent/conf.d': No such file or directory"
 )
 
 bad_file() { # name lines expected
@@ -83,7 +109,78 @@ bad_arguments() {
 	assert_match '^usage: mqtt-fast' "$OUT" "usage on stdout"
 }
 
+# Starts the broker on FILE (its own configuration, not start_broker's) and waits until PORT
+# accepts connections on 127.0.0.1.
+start_conf() { # FILE PORT
+	BROKER_CONF=$1
+	BROKER_PORT=$2
+	BROKER_LOG=$IOP_TMP/$(basename "$1").log
+	"$MQTT_FAST_BIN" -c "$1" -v >"$BROKER_LOG" 2>&1 &
+	BROKER_PID=$!
+	echo "$BROKER_PID" >>"$IOP_PIDFILE"
+	CASE_PIDS+=("$BROKER_PID")
+	wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null ||
+		fail "no listener on port $2: $(cat "$BROKER_LOG")"
+}
+
+default_listener() {
+	local p=$((PORT + 2)) f
+	f=$(conf port.conf "allow_anonymous true" "port $p")
+	start_conf "$f" "$p"
+	# All interfaces (not mosquitto 2.0's local-only mode), after a deprecation warning.
+	expect_line "$BROKER_LOG" "warning $(re_quote "$f"):2: port is deprecated in mosquitto 2.0"
+	expect_line "$BROKER_LOG" "listening for MQTT on \* port $p\$"
+	pub -t 12/port -m "default listener"
+	stop_broker || fail "broker did not stop cleanly"
+	f=$(conf bind.conf "allow_anonymous true" "bind_address 127.0.0.1" "port $p")
+	start_conf "$f" "$p"
+	expect_line "$BROKER_LOG" "listening for MQTT on 127\.0\.0\.1 port $p\$"
+	pub -t 12/port -m "default listener on bind_address"
+}
+
+include_dir() {
+	local p=$((PORT + 3)) d=$IOP_TMP/conf.d f
+	mkdir -p "$d"
+	printf 'listener %s 127.0.0.1\n' "$p" >"$d/10-listener.conf"
+	printf 'allow_anonymous true\n' >"$d/20-security.conf"
+	printf 'frobnicate\n' >"$d/README"
+	f=$(conf main.conf "sys_interval 0" "include_dir $d")
+	start_conf "$f" "$p"
+	pub -t 12/include -m "configured from conf.d"
+	printf '\nmax_keepalive 1\n' >"$d/30-bad.conf"
+	run_bin -c "$f" --test-config
+	assert_eq "1|mqtt-fast: $d/30-bad.conf:2: max_keepalive: 1 is out of range 10..65535" \
+		"$RC|$ERR" "an error in an included file names it"
+}
+
+run_user() {
+	if [[ $(id -u) != 0 ]]; then
+		note "not root: user is not applied; skipped"
+		return 0
+	fi
+	local p=$((PORT + 4)) f uid
+	f=$(conf user.conf "listener $p 127.0.0.1" "allow_anonymous true" "user nobody")
+	# LeakSanitizer cannot stop the world of a process that changed its uid: no leak check.
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_conf "$f" "$p"
+	expect_line "$BROKER_LOG" "notice running as user nobody \(uid [0-9]+"
+	uid=$(awk '/^Uid:/ {print $2 " " $3 " " $4 " " $5}' "/proc/$BROKER_PID/status")
+	assert_eq "$(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -u nobody)" "$uid" \
+		"real, effective, saved and fs uid after binding"
+	pub -t 12/user -m "served as nobody"
+	stop_broker || fail "broker did not stop cleanly"
+	f=$(conf nouser.conf "listener $p 127.0.0.1" "user no-such-user-12")
+	run_bin -c "$f"
+	assert_eq 1 "$RC" "exit status with a user that does not exist"
+	assert_match "error user no-such-user-12: no such user" "$ERR" "log line"
+	assert_match "mqtt-fast: start-up failed: cannot switch to user no-such-user-12" "$ERR" \
+		"start-up error"
+}
+
 run_case "good files pass --test-config" good_files
+run_case "obsolete and deprecated directives: accepted with a warning" obsolete_warnings
+run_case "port / bind_address: mosquitto's default listener" default_listener
+run_case "include_dir: the *.conf files of a directory" include_dir
+run_case "user: privileges dropped after binding" run_user
 for row in "${BAD[@]}"; do
 	IFS='|' read -r name lines expected <<<"$row"
 	run_case "bad file: $name" bad_file "$name" "$lines" "$expected"

@@ -9,10 +9,10 @@ PORT=$(iop_port 13)
 
 shutdown_with_clients() {
 	start_broker "$PORT"
-	sub_start s13-watch -V mqttv5 -t 13/will -q 1
+	sub_start "s13-watch-$$" -V mqttv5 -t 13/will -q 1
 	local watch_out=$SUB_OUT
-	sub_start s13-will -V mqttv311 -t 13/x --will-topic 13/will --will-payload gone
-	sub_start s13-persist -V mqttv311 -c -q 1 -t 13/y
+	sub_start "s13-will-$$" -V mqttv311 -t 13/x --will-topic 13/will --will-payload gone
+	sub_start "s13-persist-$$" -V mqttv311 -c -q 1 -t 13/y
 	pub -q 1 -t 13/y -m "queued"
 	stop_broker || fail "broker did not exit cleanly on SIGTERM with clients connected"
 	expect_line "$BROKER_LOG" "signal 15: shutting down"

@@ -491,6 +491,39 @@ raw_expect() { # FD HEX WHAT [TIMEOUT]
 	exit 1
 }
 
+# Expects the next packet on FD to be an MQTT 5 DISCONNECT (FIRST e0) or a refusing CONNACK
+# (FIRST 20, Session Present 0) with reason code RC and no property but a non-empty Reason
+# String: the broker explains refusals and disconnections (5.0 §3.2.2.3.9, §3.14.2.2.3). The
+# string must match TEXT_ERE when given; RAW_REASON holds it.
+raw_expect_reason() { # FD FIRST RC WHAT [TEXT_ERE] [TIMEOUT]
+	local first=$2 rc=$3 b n at slen i ok=0
+	RAW_REASON=
+	raw_read_packet "$1" "${6:-$IOP_WAIT}" || true
+	read -r -a b <<<"$RAW_PKT"
+	n=${#b[@]}
+	at=2 # the reason code: after the one-byte Remaining Length (these packets are short)
+	[[ $first == 20 ]] && at=3
+	if ((n > at + 5)) && [[ ${b[0]} == "$first" && ${b[at]} == "$rc" && ${b[at + 2]} == 1f ]] &&
+		[[ $first == e0 || ${b[2]} == 00 ]]; then
+		slen=$((16#${b[at + 3]}${b[at + 4]}))
+		if ((16#${b[1]} == n - 2 && 16#${b[at + 1]} == n - at - 2 && slen == n - at - 5)); then
+			for ((i = at + 5; i < n; i++)); do
+				RAW_REASON+=$(printf "\\x${b[i]}")
+			done
+			ok=1
+		fi
+	fi
+	if ((ok)) && [[ -z ${5:-} || $RAW_REASON =~ $5 ]]; then
+		return 0
+	fi
+	{
+		echo "FAIL: $4"
+		echo "  expected: packet $first, reason code $rc, a Reason String${5:+ matching $5}"
+		echo "  observed: ${RAW_PKT:-(nothing)}${RAW_STATUS:+ [$RAW_STATUS]}${RAW_REASON:+ (\"$RAW_REASON\")}"
+	} >&2
+	exit 1
+}
+
 # Expects the broker to close FD (EOF or reset) within TIMEOUT seconds with nothing more sent.
 raw_expect_eof() { # FD WHAT [TIMEOUT]
 	local got rc

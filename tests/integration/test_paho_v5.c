@@ -729,7 +729,8 @@ out:
 }
 
 /* Topic Alias from client to server: alias + topic sets it, alias alone uses it; subscribers
- * get the full topic and no alias (they allowed none [MQTT-3.1.2-26]) [MQTT-3.3.2-12]. */
+ * get the full topic and no alias (they allowed none [MQTT-3.1.2-27]) [MQTT-3.3.2-12].
+ * Aliases from server to client: test_paho_v5_alias.c. */
 static void test_topic_alias(void)
 {
 	MQTTClient sub = client_up("v5-alias-sub"), pub = client_new("v5-alias-pub");

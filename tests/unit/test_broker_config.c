@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -55,6 +56,13 @@ static void test_defaults(void)
 	CHECK(c.log_file == NULL);
 	CHECK_EQ(c.log_timestamp, true);
 	CHECK(c.pid_file == NULL);
+	CHECK(c.user == NULL);
+	CHECK_EQ(c.connection_messages, true);
+	CHECK_STREQ(c.persistence_file, "mosquitto.db");
+	CHECK_EQ(c.autosave_interval, 1800);
+	CHECK_EQ(c.autosave_on_changes, false);
+	CHECK_EQ(c.log_facility, -1);
+	CHECK_EQ(c.warning_count, 0);
 	/* No listener line: 1883 on loopback only, as mosquitto 2.0. */
 	CHECK_EQ(c.listener_count, 2);
 	if (c.listener_count == 2) {
@@ -130,7 +138,13 @@ static const char full_conf[] =
         "protocol mqttsn\n"
         "socket_domain ipv6\n"
         "listener 8080 ::\n"
-        "protocol websockets\n";
+        "protocol websockets\n"
+        "user mqtt\n"
+        "connection_messages false\n"
+        "persistence_file broker state.db\n"
+        "autosave_interval 0\n"
+        "autosave_on_changes true\n"
+        "log_facility 7\n";
 
 static void test_full(void)
 {
@@ -163,6 +177,13 @@ static void test_full(void)
 	CHECK_STREQ(c.log_file, "/var/log/mqtt fast.log");
 	CHECK_EQ(c.log_timestamp, false);
 	CHECK_STREQ(c.pid_file, "/run/mqtt-fast.pid");
+	CHECK_STREQ(c.user, "mqtt");
+	CHECK_EQ(c.connection_messages, false);
+	CHECK_STREQ(c.persistence_file, "broker state.db");
+	CHECK_EQ(c.autosave_interval, 0);
+	CHECK_EQ(c.autosave_on_changes, true);
+	CHECK_EQ(c.log_facility, 7);
+	CHECK_EQ(c.warning_count, 0);
 	CHECK_EQ(c.listener_count, 4);
 	if (c.listener_count != 4)
 		goto out;
@@ -340,8 +361,37 @@ static void test_errors(void)
 	         "x.conf:1: 'bridge_cafile' is not supported by mqtt-fast yet"},
 	        {"websockets_log_level 255\n",
 	         "x.conf:1: 'websockets_log_level' is not supported by mqtt-fast yet"},
-	        {"include_dir /etc/x.d\n",
-	         "x.conf:1: 'include_dir' is not supported by mqtt-fast yet"},
+	        {"include_dir\n", "x.conf:1: include_dir: missing value"},
+	        {"include_dir /nonexistent/conf.d\n",
+	         "x.conf:1: include_dir: cannot open '/nonexistent/conf.d': No such file or "
+	         "directory"},
+	        {"max_qos 1\n", "x.conf:1: 'max_qos' is not supported by mqtt-fast yet"},
+	        {"memory_limit 0\n", "x.conf:1: 'memory_limit' is not supported by mqtt-fast yet"},
+	        {"log_timestamp_format %H\n",
+	         "x.conf:1: 'log_timestamp_format' is not supported by mqtt-fast yet"},
+	        {"use_username_as_clientid true\n",
+	         "x.conf:1: 'use_username_as_clientid' is not supported by mqtt-fast yet"},
+	        {"port 0\n", "x.conf:1: port: 0 is out of range 1..65535"},
+	        {"port\n", "x.conf:1: port: missing value"},
+	        {"port 1883 1884\n", "x.conf:1: port: too many arguments"},
+	        {"port http\n", "x.conf:1: port: 'http' is not a number"},
+	        {"bind_address\n", "x.conf:1: bind_address: missing value"},
+	        {"bind_address 127.0.0.1 ::1\n", "x.conf:1: bind_address: too many arguments"},
+	        {"listener 1883\nport 1883\n",
+	         "x.conf:2: port 1883 (the default listener) is already used by the listener at "
+	         "line 1"},
+	        {"bind_address 127.0.0.1\nlistener 1883 127.0.0.1\n",
+	         "x.conf:1: port 1883 (the default listener) is already used by the listener at "
+	         "line 2"},
+	        {"user\n", "x.conf:1: user: missing value"},
+	        {"connection_messages off\n",
+	         "x.conf:1: connection_messages: 'off' is not true or false"},
+	        {"autosave_interval -1\n",
+	         "x.conf:1: autosave_interval: -1 is out of range 0..2147483647"},
+	        {"autosave_on_changes 1\n",
+	         "x.conf:1: autosave_on_changes: '1' is not true or false"},
+	        {"persistence_file\n", "x.conf:1: persistence_file: missing value"},
+	        {"log_facility 8\n", "x.conf:1: log_facility: 8 is out of range 0..7"},
 	        {"auth_opt_db x\n", "x.conf:1: 'auth_opt_db' is not supported by mqtt-fast yet"},
 	        {"per_listener_settings true\n",
 	         "x.conf:1: per_listener_settings true is not supported by mqtt-fast yet"},
@@ -375,6 +425,121 @@ static void test_errors(void)
 	CHECK_EQ(config_load_string("x.conf", "foo\n", &c, small, sizeof(small)), -EINVAL);
 	CHECK_STREQ(small, "x.conf:");
 	CHECK_EQ(config_load_string("x.conf", "foo\n", &c, NULL, 0), -EINVAL);
+}
+
+/* `port` / `bind_address` make mosquitto's default listener: appended after the `listener`
+ * ones, port 1883 and all interfaces unless set, carrying the settings given before the first
+ * `listener` line. Both are deprecated in mosquitto 2.0: a warning each. */
+static void test_default_listener(void)
+{
+	struct config c;
+	char err[256];
+	CHECK_EQ(config_load_string("d.conf", "port 1884\n", &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.listener_count, 1);
+	if (c.listener_count == 1) {
+		CHECK_EQ(c.listeners[0].port, 1884);
+		CHECK(c.listeners[0].bind_address == NULL); /* all interfaces, not local-only */
+		CHECK(!c.listeners[0].implicit);
+		CHECK_STREQ(c.listeners[0].source_file, "d.conf");
+		CHECK_EQ(c.listeners[0].source_line, 1);
+	}
+	CHECK_EQ(c.warning_count, 1);
+	if (c.warning_count == 1)
+		CHECK_STREQ(
+		        c.warnings[0],
+		        "d.conf:1: port is deprecated in mosquitto 2.0; prefer 'listener 1884'");
+	config_free(&c);
+	CHECK(c.warnings == NULL && c.warning_count == 0);
+
+	CHECK_EQ(config_load_string("d.conf", "bind_address 127.0.0.1\n", &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.listener_count, 1);
+	if (c.listener_count == 1) {
+		CHECK_EQ(c.listeners[0].port, 1883);
+		CHECK_STREQ(c.listeners[0].bind_address, "127.0.0.1");
+		CHECK_EQ(c.listeners[0].socket_domain, SOCKET_DOMAIN_ANY);
+	}
+	CHECK_EQ(c.warning_count, 1);
+	if (c.warning_count == 1)
+		CHECK_STREQ(c.warnings[0], "d.conf:1: bind_address is deprecated in mosquitto 2.0; "
+		                           "prefer 'listener PORT 127.0.0.1'");
+	config_free(&c);
+
+	const char *mixed = "max_connections 5\n"
+	                    "port 1885\n"
+	                    "listener 1886\n"
+	                    "max_connections 2\n"
+	                    "bind_address ::1\n" /* still the default listener's */
+	                    "port 1887\n";
+	CHECK_EQ(config_load_string("d.conf", mixed, &c, err, sizeof(err)), 0);
+	CHECK_STREQ(err, "");
+	CHECK_EQ(c.listener_count, 2);
+	if (c.listener_count == 2) {
+		CHECK_EQ(c.listeners[0].port, 1886);
+		CHECK_EQ(c.listeners[0].max_connections, 2);
+		CHECK(c.listeners[0].bind_address == NULL);
+		CHECK_EQ(c.listeners[1].port, 1887);
+		CHECK_STREQ(c.listeners[1].bind_address, "::1");
+		CHECK_EQ(c.listeners[1].max_connections, 5);
+		CHECK_EQ(c.listeners[1].source_line, 6);
+	}
+	CHECK_EQ(c.warning_count, 3);
+	if (c.warning_count == 3)
+		CHECK_STREQ(c.warnings[2],
+		            "d.conf:6: port given more than once; the last one (1887) is used");
+	config_free(&c);
+}
+
+/* retry_interval, store_clean_interval, allow_duplicate_messages: gone in mosquitto 2.0,
+ * accepted with a warning each, never silently. */
+static void test_obsolete(void)
+{
+	struct config c;
+	char err[256];
+	const char *text = "retry_interval 20\n"
+	                   "#\n"
+	                   "store_clean_interval 10\n"
+	                   "allow_duplicate_messages false\n";
+	CHECK_EQ(config_load_string("o.conf", text, &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.warning_count, 3);
+	if (c.warning_count == 3) {
+		CHECK_STREQ(c.warnings[0],
+		            "o.conf:1: retry_interval is obsolete since mosquitto 2.0 "
+		            "(has no effect); ignored");
+		CHECK_STREQ(c.warnings[1], "o.conf:3: store_clean_interval is obsolete since "
+		                           "mosquitto 2.0 (has no effect); ignored");
+		CHECK_STREQ(c.warnings[2], "o.conf:4: allow_duplicate_messages is obsolete since "
+		                           "mosquitto 2.0 (duplicate messages are always "
+		                           "delivered); ignored");
+	}
+	config_free(&c);
+}
+
+static void test_listeners_equal(void)
+{
+	static const struct {
+		const char *a, *b;
+		bool equal;
+	} cases[] = {
+	        {"", "", true},
+	        {"listener 1883\n", "listener 1883\n", true},
+	        {"listener 1883\n", "listener 1884\n", false},
+	        {"listener 1883\n", "listener 1883 127.0.0.1\n", false},
+	        {"listener 1883\n", "listener 1883\nlistener 1884\n", false},
+	        {"listener 1883\n", "listener 1883\nmax_connections 3\n", false},
+	        {"listener 1883\n", "port 1883\n", true},
+	        {"listener 1883\ncafile /a\n", "listener 1883\ncafile /b\n", false},
+	        {"listener 1883\n", "listener 1883\nmax_queued_messages 3\n", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config a, b;
+		char err[256];
+		CHECK_EQ(config_load_string("a.conf", cases[i].a, &a, err, sizeof(err)), 0);
+		CHECK_EQ(config_load_string("b.conf", cases[i].b, &b, err, sizeof(err)), 0);
+		CHECK_EQ(config_listeners_equal(&a, &b), cases[i].equal);
+		CHECK_EQ(config_listeners_equal(&b, &a), cases[i].equal);
+		config_free(&a);
+		config_free(&b);
+	}
 }
 
 static void test_syntax(void)
@@ -416,6 +581,78 @@ static int write_temp(char *path, const void *data, size_t len)
 	ssize_t w = write(fd, data, len);
 	close(fd);
 	return w == (ssize_t)len ? 0 : -1;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* include_dir: every *.conf of the directory in strcmp order (capitals first), each with its
+ * own name and line numbers, listener lines at its top going to the default listener again;
+ * only from the main file. */
+static void test_include_dir(void)
+{
+	char dir[] = "/tmp/test_broker_config_inc.XXXXXX";
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	char sub[600], text[700], want[700], err[800];
+	struct config c;
+	snprintf(sub, sizeof(sub), "%s/bad", dir);
+	CHECK_EQ(mkdir(sub, 0700), 0);
+	CHECK_EQ(write_file(dir, "b.conf", "max_keepalive 60\nlistener 1999\n"), 0);
+	CHECK_EQ(write_file(dir, "A.conf", "max_keepalive 30\nmax_connections 4\nsys_interval 3\n"),
+	         0);
+	CHECK_EQ(write_file(dir, "notes.txt", "frobnicate\n"), 0);
+	CHECK_EQ(write_file(dir, ".conf", "frobnicate\n"), 0);
+	CHECK_EQ(write_file(sub, "x.conf", "#\nfrobnicate 1\n"), 0);
+
+	snprintf(text, sizeof(text), "listener 1883\ninclude_dir %s\nmax_connections 9\n", dir);
+	CHECK_EQ(config_load_string("m.conf", text, &c, err, sizeof(err)), 0);
+	CHECK_STREQ(err, "");
+	CHECK_EQ(c.max_keepalive, 60); /* b.conf after A.conf */
+	CHECK_EQ(c.sys_interval, 3);
+	CHECK_EQ(c.listener_count, 2);
+	if (c.listener_count == 2) {
+		/* A.conf's max_connections went to the default listener, not to 1883; the main
+		 * file's line after include_dir goes back to 1883. */
+		CHECK_EQ(c.listeners[0].port, 1883);
+		CHECK_EQ(c.listeners[0].max_connections, 9);
+		CHECK_EQ(c.listeners[1].port, 1999);
+		snprintf(want, sizeof(want), "%s/b.conf", dir);
+		CHECK_STREQ(c.listeners[1].source_file, want);
+		CHECK_EQ(c.listeners[1].source_line, 2);
+	}
+	config_free(&c);
+
+	snprintf(text, sizeof(text), "\ninclude_dir %s\n", sub);
+	snprintf(want, sizeof(want), "%s/x.conf:2: unknown directive 'frobnicate'", sub);
+	CHECK_EQ(config_load_string("m.conf", text, &c, err, sizeof(err)), -EINVAL);
+	CHECK_STREQ(err, want);
+
+	/* Only from the main file. */
+	snprintf(text, sizeof(text), "include_dir %s\n", dir);
+	CHECK_EQ(write_file(sub, "x.conf", text), 0);
+	snprintf(text, sizeof(text), "include_dir %s\n", sub);
+	snprintf(want, sizeof(want),
+	         "%s/x.conf:1: include_dir: only allowed in the main configuration file", sub);
+	CHECK_EQ(config_load_string("m.conf", text, &c, err, sizeof(err)), -EINVAL);
+	CHECK_STREQ(err, want);
+
+	const char *names[] = {"b.conf", "A.conf", "notes.txt", ".conf", "bad/x.conf", "bad"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(text, sizeof(text), "%s/%s", dir, names[i]);
+		remove(text);
+	}
+	rmdir(dir);
 }
 
 static void test_files(const char *shipped)
@@ -508,7 +745,11 @@ static void test_garbage(void)
 	                                    "ipv6",
 	                                    "persistent_client_expiration",
 	                                    "9y",
-	                                    "auto_id_prefix"};
+	                                    "auto_id_prefix",
+	                                    "port",
+	                                    "bind_address",
+	                                    "retry_interval",
+	                                    "127.0.0.1"};
 	uint32_t seed = 12345;
 	char text[256];
 	for (int iter = 0; iter < 20000; iter++) {
@@ -545,6 +786,10 @@ int main(int argc, char **argv)
 	test_full();
 	test_semantics();
 	test_errors();
+	test_default_listener();
+	test_obsolete();
+	test_listeners_equal();
+	test_include_dir();
 	test_syntax();
 	test_files(shipped);
 	test_garbage();

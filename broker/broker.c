@@ -173,6 +173,7 @@ static void broker_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			i--; /* backward shift may have moved another entry into slot i */
 		}
 	}
+	sn_tick(b, now);
 	sys_publish(b, false);
 }
 
@@ -181,7 +182,39 @@ static void broker_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	conns_flush_and_reap(w->data);
+	struct broker *b = w->data;
+	conns_flush_and_reap(b);
+	sn_flush(b);
+}
+
+/* The predefined MQTT-SN topics of the configuration. */
+static int load_predefined_topics(struct broker *b)
+{
+	for (size_t i = 0; i < b->cfg.sn_predefined_count; i++) {
+		const struct sn_predefined_topic *t = &b->cfg.sn_predefined[i];
+		int err = topic_ids_predefine(b->sn.ids, t->id, (const uint8_t *)t->name,
+		                              (uint16_t)strlen(t->name));
+		if (err < 0)
+			return err; /* the config parser already refused duplicates */
+	}
+	return 0;
+}
+
+void session_kick(struct broker *b, struct session *s)
+{
+	if (!s->conn)
+		return;
+	if (s->proto == SESSION_SN) {
+		struct sn_client *old = s->conn;
+		s->conn = NULL;
+		sn_client_taken_over(old);
+		return;
+	}
+	struct conn *old = s->conn;
+	old->session = NULL;
+	s->conn = NULL;
+	(void)b;
+	conn_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, "session taken over", NULL);
 }
 
 int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
@@ -198,8 +231,13 @@ int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
 		return err;
 	b->subs = subtree_new();
 	b->retained = retain_new();
-	if (!b->subs || !b->retained)
+	b->sn.ids = topic_ids_new();
+	if (!b->subs || !b->retained || !b->sn.ids)
 		return -ENOMEM;
+	log_ratelimit_init(&b->sn_ratelimit, 10000, 10);
+	err = load_predefined_topics(b);
+	if (err < 0)
+		return err;
 	ev_prepare_init(&b->flush_watcher, broker_prepare);
 	b->flush_watcher.data = b;
 	ev_prepare_start(loop, &b->flush_watcher);
@@ -221,6 +259,8 @@ void broker_free(struct broker *b)
 	b->stopping = true;
 	conns_free_all(b); /* before the listeners: a connection counts itself off its listener */
 	listeners_close(b);
+	sn_clients_free_all(b);
+	sn_listeners_close(b);
 	while (b->wills) {
 		struct pending_will *w = b->wills;
 		b->wills = w->next;
@@ -234,6 +274,7 @@ void broker_free(struct broker *b)
 	}
 	free(b->sessions.slots);
 	subtree_free(b->subs);
+	topic_ids_free(b->sn.ids);
 	retain_free(b->retained);
 	free(b->targets);
 	logger_close(&b->log);

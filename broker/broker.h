@@ -15,8 +15,10 @@
 #include "msg.h"
 #include "retain.h"
 #include "session.h"
+#include "sn.h"
 #include "subtree.h"
 #include "topic.h"
+#include "topic_ids.h"
 
 /* Bytes read from a socket per read(2); one buffer per broker, since the framer assembles
  * packets split across reads in its own buffer. */
@@ -159,6 +161,8 @@ struct broker {
 	uint64_t next_auto_id;
 
 	struct broker_stats stats;
+	struct sn_gateway sn; /* the MQTT-SN gateway: listeners, clients, topic ids */
+	struct log_ratelimit sn_ratelimit;
 	size_t last_route_targets; /* subscribers the last routed message went to */
 	struct log_ratelimit drop_ratelimit;
 	struct pending_will *wills; /* delayed wills [MQTT-3.1.3-9] */
@@ -198,6 +202,10 @@ struct pending_will {
 	struct msg *m; /* owned reference */
 	int64_t at;    /* monotonic ms */
 };
+/* Detaches a session from its live transport (MQTT connection or MQTT-SN client), telling the
+ * old client it was taken over; used when the same client id connects again. */
+void session_kick(struct broker *b, struct session *s);
+
 /* Schedules `m` (a new reference is taken) to be published after `delay` seconds unless the
  * session reconnects first; a session ending earlier publishes it then. */
 void session_set_will(struct broker *b, struct session *s, struct msg *m, uint32_t delay);

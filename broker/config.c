@@ -33,6 +33,7 @@ static int h_log_type(struct parser *p, const struct directive *d, char *value);
 static int h_log_dest(struct parser *p, const struct directive *d, char *value);
 static int h_per_listener_settings(struct parser *p, const struct directive *d, char *value);
 static int h_obsolete(struct parser *p, const struct directive *d, char *value);
+static int h_sn_predefined(struct parser *p, const struct directive *d, char *value);
 static int adj_inflight(struct parser *p, const struct directive *d, const char *w, int64_t *v);
 static int adj_packet_size(struct parser *p, const struct directive *d, const char *w, int64_t *v);
 
@@ -96,6 +97,17 @@ static const struct directive directives[] = {
         {"log_facility", D_INT, GLOBAL(log_facility), 0, 7, -1},
         {"connection_messages", D_BOOL, GLOBAL(connection_messages), .def = true},
         {"pid_file", D_STRING, GLOBAL(pid_file)},
+        /* MQTT-SN gateway */
+        {"sn_gateway_id", D_UINT, GLOBAL(sn_gateway_id), 1, 255, 1},
+        {"sn_allow_anonymous", D_BOOL, GLOBAL(sn_allow_anonymous), .def = true},
+        {"sn_allow_qos_m1", D_BOOL, GLOBAL(sn_allow_qos_m1), .def = true},
+        {"sn_retry_interval", D_UINT, GLOBAL(sn_retry_interval), 1, 3600, 10},
+        {"sn_retry_count", D_UINT, GLOBAL(sn_retry_count), 0, 100, 3},
+        {"sn_advertise_interval", D_UINT, GLOBAL(sn_advertise_interval), 0, 65535, 0},
+        {"sn_advertise_address", D_STRING, GLOBAL(sn_advertise_address),
+         .def_str = "255.255.255.255"},
+        {"sn_advertise_port", D_UINT, GLOBAL(sn_advertise_port), 0, 65535, 0},
+        {"sn_predefined_topic", D_SPECIAL, S_GLOBAL, .handler = h_sn_predefined},
         /* Obsolete in mosquitto 2.0: accepted with a warning (def_str says why). */
         {"retry_interval", D_SPECIAL, S_GLOBAL, .def_str = "has no effect", .handler = h_obsolete},
         {"store_clean_interval", D_SPECIAL, S_GLOBAL, .def_str = "has no effect",
@@ -404,6 +416,42 @@ static int h_log_type(struct parser *p, const struct directive *d, char *value)
 	return 0;
 }
 
+/* sn_predefined_topic ID NAME: a topic every MQTT-SN client may use by id without REGISTER
+ * (MQTT-SN 1.2 §3 "pre-defined topic ids"). Ids and names must be unique. */
+static int h_sn_predefined(struct parser *p, const struct directive *d, char *value)
+{
+	char *w = cfgp_next_word(&value);
+	char *name = cfgp_next_word(&value);
+	char *end;
+	if (!w || !name)
+		return cfgp_fail(p, "%s: expected a topic id and a topic name", d->name);
+	if (*cfgp_skip_blank(value))
+		return cfgp_fail(p, "%s: unexpected text after the topic name", d->name);
+	unsigned long id = strtoul(w, &end, 10);
+	if (*end || id < 1 || id > 65534)
+		return cfgp_fail(p, "%s: topic id '%s' is not in 1..65534", d->name, w);
+	if (!*name || strchr(name, '+') || strchr(name, '#') || strlen(name) > 65535)
+		return cfgp_fail(p, "%s: '%s' is not a valid topic name", d->name, name);
+	struct config *c = p->c;
+	for (size_t i = 0; i < c->sn_predefined_count; i++) {
+		if (c->sn_predefined[i].id == id)
+			return cfgp_fail(p, "%s: topic id %lu is already predefined", d->name, id);
+		if (strcmp(c->sn_predefined[i].name, name) == 0)
+			return cfgp_fail(p, "%s: topic '%s' is already predefined", d->name, name);
+	}
+	struct sn_predefined_topic *t =
+	        realloc(c->sn_predefined, (c->sn_predefined_count + 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	c->sn_predefined = t;
+	char *copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	t[c->sn_predefined_count++] =
+	        (struct sn_predefined_topic){.id = (uint16_t)id, .name = copy};
+	return 0;
+}
+
 static int h_log_dest(struct parser *p, const struct directive *d, char *value)
 {
 	char *w = cfgp_next_word(&value);
@@ -538,6 +586,10 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->warning_count; i++)
 		free(c->warnings[i]);
 	free(c->warnings);
+	free(c->sn_advertise_address);
+	for (size_t i = 0; i < c->sn_predefined_count; i++)
+		free(c->sn_predefined[i].name);
+	free(c->sn_predefined);
 	memset(c, 0, sizeof(*c));
 }
 

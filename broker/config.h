@@ -108,6 +108,21 @@ struct config {
 
 	char *pid_file; /* owned; NULL = none */
 
+	/* MQTT-SN gateway (listeners with `protocol mqttsn`). */
+	uint8_t sn_gateway_id;          /* GwId in ADVERTISE / GWINFO; default 1 */
+	bool sn_allow_anonymous;        /* default true: any client id may connect */
+	bool sn_allow_qos_m1;           /* default true: QoS -1 PUBLISH from unconnected devices */
+	uint32_t sn_retry_interval;     /* Tretry, seconds; default 10 */
+	uint32_t sn_retry_count;        /* Nretry; default 3 */
+	uint32_t sn_advertise_interval; /* seconds between ADVERTISE; 0 (default) = none */
+	char *sn_advertise_address;     /* owned; IPv4 destination of ADVERTISE; 255.255.255.255 */
+	uint16_t sn_advertise_port;     /* default 0 = the listener's port */
+	struct sn_predefined_topic {
+		uint16_t id;
+		char *name; /* owned */
+	} * sn_predefined;  /* owned array from `sn_predefined_topic ID NAME` lines */
+	size_t sn_predefined_count;
+
 	/* Warnings of the loader ("file:line: message", owned), for the caller to log: obsolete
 	 * directives (retry_interval, ...), deprecated ones (port, bind_address), repeats. */
 	char **warnings;

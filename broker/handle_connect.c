@@ -113,14 +113,11 @@ static struct session *attach_session(struct conn *c, const struct mqtt_connect 
 	struct session *s = sessions_find(b, id, id_len);
 
 	if (s && s->conn) {
-		/* Session takeover [MQTT-3.1.4-3]: the old connection is told (v5) and closed; the
-		 * session stays for the new one unless Clean Start discards it below. */
-		struct conn *old = s->conn;
-		old->session = NULL;
-		s->conn = NULL;
-		log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, old->peer,
+		/* Session takeover [MQTT-3.1.4-3]: the old connection (MQTT or MQTT-SN) is told
+		 * and closed; the session stays for the new one unless Clean Start discards it. */
+		log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, c->peer,
 		         "session taken over by %s", c->peer);
-		conn_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER, "session taken over", NULL);
+		session_kick(b, s);
 	}
 	if (s && p->clean_start) {
 		session_destroy(b, s);
@@ -135,6 +132,7 @@ static struct session *attach_session(struct conn *c, const struct mqtt_connect 
 		}
 	}
 	session_cancel_will(b, s);
+	s->proto = SESSION_MQTT;
 	s->conn = c;
 	s->expires_at = 0;
 	s->version = p->version;

@@ -128,6 +128,8 @@ int listeners_open(struct broker *b)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->cfg.listener_count; i++) {
 		const struct listener_conf *conf = &b->cfg.listeners[i];
+		if (conf->protocol == LISTENER_MQTTSN)
+			continue; /* UDP: sn_listeners_open() */
 		if (conf->protocol != LISTENER_MQTT) {
 			log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
 			         "%s:%d: listener %u: protocol not served yet; skipped",

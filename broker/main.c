@@ -123,6 +123,8 @@ static int broker_start(struct broker *b, struct ev_loop *loop, struct config *c
 	if (rc == 0) {
 		log_warnings(b, &b->cfg);
 		rc = listeners_open(b);
+		if (rc == 0)
+			rc = sn_listeners_open(b);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "mqtt-fast: start-up failed: %s\n", strerror(-rc));

@@ -68,16 +68,17 @@ static void route_visit(void *ctx, void *owner, const struct sub_opts *o, bool s
 static void deliver(struct broker *b, const struct route_target *t, struct msg *m)
 {
 	struct session *s = t->s;
-	struct conn *c = s->conn;
 	const struct session_limits lim = {
 	        .max_queued_messages = b->cfg.max_queued_messages,
 	        .max_queued_bytes = b->cfg.max_queued_bytes,
 	};
 
 	/* QoS 0 is not kept for offline sessions (mosquitto's queue_qos0_messages false), and
-	 * is dropped for a client that stopped reading. */
-	if (t->qos == 0 && (!c || conn_output_congested(c))) {
-		if (c)
+	 * is dropped for a TCP client that stopped reading. A sleeping MQTT-SN client is still
+	 * attached: its QoS 0 messages are buffered until it wakes (MQTT-SN 1.2 §6.14). */
+	if (t->qos == 0 && (!s->conn || (s->proto == SESSION_MQTT &&
+	                                 conn_output_congested((struct conn *)s->conn)))) {
+		if (s->conn)
 			b->stats.msgs_dropped++;
 		return;
 	}
@@ -93,7 +94,7 @@ static void deliver(struct broker *b, const struct route_target *t, struct msg *
 			         (const char *)m->topic);
 		return;
 	}
-	if (c)
+	if (s->conn)
 		session_pump(b, s);
 }
 
@@ -175,6 +176,10 @@ static void discard_oversize(struct broker *b, struct session *s, struct deliver
 
 void session_pump(struct broker *b, struct session *s)
 {
+	if (s->proto == SESSION_SN) {
+		sn_pump(b, s);
+		return;
+	}
 	struct conn *c = s->conn;
 	if (!c || c->closing || !c->connected)
 		return;

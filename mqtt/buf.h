@@ -61,11 +61,6 @@ int mqtt_read_utf8(struct mqtt_reader *r, struct mqtt_str *out);
 /* `n` raw bytes as a view. */
 int mqtt_read_bytes(struct mqtt_reader *r, size_t n, const uint8_t **out);
 
-/* True when p[0..len) is well-formed UTF-8 with no surrogates (U+D800..U+DFFF) and no U+0000
- * [MQTT-1.5.4-1, MQTT-1.5.4-2]. Overlong forms and code points above U+10FFFF are ill-formed.
- * A BOM (U+FEFF) is an ordinary character [MQTT-1.5.4-3]. */
-bool mqtt_utf8_valid(const uint8_t *p, size_t len);
-
 /* Bytes needed by a Variable Byte Integer; 0 if v > MQTT_VARINT_MAX. */
 size_t mqtt_varint_size(uint32_t v);
 

@@ -362,6 +362,12 @@ long mqtt_encode(const struct mqtt_packet *pkt, uint8_t version, uint8_t *out, s
 long mqtt_encode_publish_header(const struct mqtt_publish *p, uint8_t version, uint8_t *out,
                                 size_t cap);
 
+/* True when p[0..len) is well-formed UTF-8 with no surrogates (U+D800..U+DFFF) and no U+0000
+ * [MQTT-1.5.4-1, MQTT-1.5.4-2]. Overlong forms and code points above U+10FFFF are ill-formed.
+ * A BOM (U+FEFF) is an ordinary character [MQTT-1.5.4-3]. */
+/* Borrows p. */
+bool mqtt_utf8_valid(const uint8_t *p, size_t len);
+
 /* Reason code for a negative errno returned by the decoders. */
 uint8_t mqtt_reason_for_errno(int err);
 

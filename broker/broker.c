@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "acl.h"
+#include "auth.h"
 #include "broker.h"
 
 int64_t broker_now_ms(const struct broker *b)
@@ -238,6 +240,11 @@ int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
 	err = load_predefined_topics(b);
 	if (err < 0)
 		return err;
+	err = auth_init(b); /* password_file and acl_file: a bad line refuses to start */
+	if (err == 0)
+		err = acl_init(b);
+	if (err < 0)
+		return err;
 	ev_prepare_init(&b->flush_watcher, broker_prepare);
 	b->flush_watcher.data = b;
 	ev_prepare_start(loop, &b->flush_watcher);
@@ -277,6 +284,8 @@ void broker_free(struct broker *b)
 	topic_ids_free(b->sn.ids);
 	retain_free(b->retained);
 	free(b->targets);
+	auth_db_free(b->passwords);
+	acl_free(b->acl);
 	logger_close(&b->log);
 	config_free(&b->cfg);
 	memset(b, 0, sizeof(*b));

@@ -50,7 +50,11 @@ struct outbuf {
 	size_t pending;           /* total bytes not yet written */
 };
 
-struct alias_out; /* alias.c */
+struct auth_db;    /* auth.h */
+struct acl;        /* acl.h */
+struct alias_out;  /* alias.c */
+struct tls_conn;   /* tls.h */
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX (tls.h) */
 
 struct listener {
 	struct broker *b;
@@ -58,6 +62,8 @@ struct listener {
 	int fd;
 	const struct listener_conf *conf;
 	uint32_t nconns;
+	struct ssl_ctx_st *tls_ctx;      /* owned reference; NULL = plain TCP */
+	struct log_ratelimit tls_errors; /* TLS handshake failure lines */
 };
 
 struct conn {
@@ -74,7 +80,8 @@ struct conn {
 	struct listener *listener;
 	struct mqtt_framer framer;
 	struct outbuf out;
-	char peer[64]; /* "address:port", for log lines */
+	char peer[64];        /* "address:port", for log lines */
+	struct tls_conn *tls; /* owned; NULL on plain TCP */
 
 	/* After CONNECT. */
 	bool connected;
@@ -150,6 +157,7 @@ struct broker {
 	ev_prepare flush_watcher;
 	ev_timer tick; /* once a second: session expiry, will delays, $SYS */
 	ev_signal sigterm, sigint, sighup;
+	ev_signal tls_sighup; /* listener.c: re-reads TLS certificates and keys */
 	int64_t next_sys_ms;
 
 	struct session_table sessions;
@@ -166,6 +174,8 @@ struct broker {
 	size_t last_route_targets; /* subscribers the last routed message went to */
 	struct log_ratelimit drop_ratelimit;
 	struct pending_will *wills; /* delayed wills [MQTT-3.1.3-9] */
+	struct auth_db *passwords;  /* password_file (auth.c); NULL when not set */
+	struct acl *acl;            /* acl_file (acl.c); NULL when not set: everything allowed */
 	uint8_t rbuf[BROKER_READ_CHUNK];
 
 	/* $SYS additions: the load averages (sys.c) and the sessions removed by

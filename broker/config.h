@@ -38,8 +38,8 @@ struct listener_conf {
 	enum socket_domain socket_domain;
 	enum listener_protocol protocol; /* default LISTENER_MQTT */
 	int32_t max_connections;         /* -1 = unlimited (default) */
-	/* TLS settings: parsed and stored now, not yet used by the listeners. Strings owned, NULL =
-	 * not set. */
+	/* TLS settings, checked and used when the listeners open (tls.h). Strings owned, NULL = not
+	 * set. */
 	char *cafile;
 	char *capath;
 	char *certfile;

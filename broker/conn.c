@@ -1,5 +1,7 @@
 /* conn.c - one client connection: reading into the framer, the output queue flushed with
- * writev once per loop iteration, timers, and closing at a safe point. */
+ * writev once per loop iteration (SSL_write of coalesced segments on TLS connections), timers,
+ * and closing at a safe point. TLS connections take their own branch behind `if (c->tls)`, so
+ * the plain TCP path is unchanged. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "tls.h"
 
 /* Output beyond this many pending bytes means the client does not read: QoS 0 publishes to it
  * are dropped (counted) instead of growing memory without bound. */
@@ -212,6 +215,22 @@ static void outbuf_free(struct outbuf *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* Drops what the head of the queue lost to a write of `n` bytes. */
+static void outbuf_advance(struct outbuf *o, size_t n)
+{
+	while (n && o->head < o->nsegs) {
+		size_t rest = o->segs[o->head].len - o->head_done;
+		if (n < rest) {
+			o->head_done += n;
+			break;
+		}
+		n -= rest;
+		msg_unref(o->segs[o->head].ref);
+		o->head++;
+		o->head_done = 0;
+	}
+}
+
 /* Writes as much pending output as the socket takes. 0 when everything was written, 1 when the
  * socket is full (more later), negative errno on a write error. */
 static int outbuf_flush(struct outbuf *o, int fd)
@@ -235,18 +254,7 @@ static int outbuf_flush(struct outbuf *o, int fd)
 			return -errno;
 		}
 		o->pending -= (size_t)w;
-		size_t left = (size_t)w;
-		while (left && o->head < o->nsegs) {
-			size_t rest = o->segs[o->head].len - o->head_done;
-			if (left < rest) {
-				o->head_done += left;
-				break;
-			}
-			left -= rest;
-			msg_unref(o->segs[o->head].ref);
-			o->head++;
-			o->head_done = 0;
-		}
+		outbuf_advance(o, (size_t)w);
 	}
 	/* Everything written: reuse the buffers from the start. */
 	o->head = o->nsegs = 0;
@@ -255,9 +263,113 @@ static int outbuf_flush(struct outbuf *o, int fd)
 	return 0;
 }
 
+/* Copies up to `cap` pending bytes from the queue's head into dst, releasing what was copied
+ * whole (o->pending still counts them: they are not written yet). Returns the bytes copied. */
+static size_t outbuf_take(struct outbuf *o, uint8_t *dst, size_t cap)
+{
+	size_t n = 0;
+	while (n < cap && o->head < o->nsegs) {
+		const struct out_seg *s = &o->segs[o->head];
+		const uint8_t *p = (s->ref ? s->p : o->bytes + s->off) + o->head_done;
+		size_t k = s->len - o->head_done;
+		if (k > cap - n)
+			k = cap - n;
+		memcpy(dst + n, p, k);
+		n += k;
+		outbuf_advance(o, k);
+	}
+	if (o->head == o->nsegs) { /* all copied: the buffers are free again */
+		o->head = o->nsegs = 0;
+		o->head_done = 0;
+		o->blen = 0;
+	}
+	return n;
+}
+
+/* outbuf_flush for a TLS connection: small segments are coalesced into records of up to
+ * TLS_COALESCE bytes (no tiny records), a segment at least that large is written from where it
+ * is. A write OpenSSL could not finish is retried with the same bytes. Same results as
+ * outbuf_flush; tls->write_want says what a blocked write waits for. */
+static int outbuf_flush_tls(struct outbuf *o, struct tls_conn *t)
+{
+	t->write_want = TLS_WANT_NONE;
+	for (;;) {
+		const uint8_t *p;
+		size_t len;
+		bool direct = false;
+		if (t->woff < t->wlen) {
+			p = t->wbuf + t->woff;
+			len = t->wlen - t->woff;
+		} else if (o->head == o->nsegs) {
+			break;
+		} else if (o->segs[o->head].len - o->head_done >= TLS_COALESCE) {
+			const struct out_seg *s = &o->segs[o->head];
+			p = (s->ref ? s->p : o->bytes + s->off) + o->head_done;
+			len = s->len - o->head_done;
+			direct = true;
+		} else {
+			if (!t->wbuf && !(t->wbuf = malloc(TLS_COALESCE)))
+				return -ENOMEM;
+			t->woff = 0;
+			t->wlen = outbuf_take(o, t->wbuf, TLS_COALESCE);
+			continue;
+		}
+		long w = tls_write(t, p, len);
+		if (w == -EAGAIN)
+			return 1;
+		if (w < 0)
+			return (int)w;
+		o->pending -= (size_t)w;
+		if (direct)
+			outbuf_advance(o, (size_t)w);
+		else
+			t->woff += (size_t)w;
+	}
+	/* Everything written: reuse the buffers from the start; an idle connection keeps no
+	 * coalescing buffer. */
+	o->head = o->nsegs = 0;
+	o->head_done = 0;
+	o->blen = 0;
+	free(t->wbuf);
+	t->wbuf = NULL;
+	t->woff = t->wlen = 0;
+	return 0;
+}
+
+/* Starts and stops the watchers of a TLS connection from what its blocked operations wait
+ * for: reading stops while a read or the handshake waits for the socket to be writable (it
+ * would fire again at once), writing is watched while any of them does. A write waiting for
+ * input is resumed by conn_readable_tls. */
+static void conn_tls_watchers(struct conn *c)
+{
+	const struct tls_conn *t = c->tls;
+	if (c->closing)
+		return;
+	bool read_blocked = t->hs_want == TLS_WANT_WRITE || t->read_want == TLS_WANT_WRITE;
+	bool want_write = read_blocked || t->write_want == TLS_WANT_WRITE;
+	if (read_blocked && ev_is_active(&c->rio))
+		ev_io_stop(c->b->loop, &c->rio);
+	else if (!read_blocked && !ev_is_active(&c->rio))
+		ev_io_start(c->b->loop, &c->rio);
+	if (want_write && !ev_is_active(&c->wio))
+		ev_io_start(c->b->loop, &c->wio);
+	else if (!want_write && ev_is_active(&c->wio))
+		ev_io_stop(c->b->loop, &c->wio);
+}
+
 /* Flushes one connection; arms the write watcher when the socket is full. */
 static void conn_flush(struct conn *c)
 {
+	if (c->tls) {
+		if (!c->tls->established)
+			return; /* output waits for the handshake */
+		int r = outbuf_flush_tls(&c->out, c->tls);
+		if (r < 0)
+			conn_close(c, c->tls->err[0] ? c->tls->err : "write failed");
+		else
+			conn_tls_watchers(c);
+		return;
+	}
 	int r = outbuf_flush(&c->out, c->fd);
 	if (r < 0) {
 		conn_close(c, "write failed");
@@ -269,11 +381,19 @@ static void conn_flush(struct conn *c)
 		ev_io_stop(c->b->loop, &c->wio);
 }
 
+static void conn_readable_tls(struct conn *c);
+static void conn_tls_resume(struct conn *c);
+
 static void conn_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	struct conn *c = w->data;
+	if (c->tls) {
+		conn_tls_resume(c);
+		if (c->closing)
+			return;
+	}
 	conn_flush(c);
 	if (!c->closing && c->out.pending == 0 && c->session)
 		session_pump(c->b, c->session);
@@ -284,30 +404,16 @@ bool conn_output_congested(const struct conn *c)
 	return c->out.pending > CONN_OUTPUT_SOFT_LIMIT;
 }
 
-static void conn_readable(struct ev_loop *loop, ev_io *w, int revents)
+/* Cuts n bytes read into b->rbuf into packets and dispatches them. */
+static inline void conn_consume(struct conn *c, size_t n)
 {
-	(void)loop;
-	(void)revents;
-	struct conn *c = w->data;
 	struct broker *b = c->b;
-
-	ssize_t n = read(c->fd, b->rbuf, sizeof(b->rbuf));
-	if (n == 0) {
-		conn_close(c,
-		           c->connected ? "connection closed by client" : "closed before CONNECT");
-		return;
-	}
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			conn_close(c, "read failed");
-		return;
-	}
 	b->stats.bytes_received += (uint64_t)n;
 	size_t off = 0;
-	while (off < (size_t)n && !c->closing) {
+	while (off < n && !c->closing) {
 		size_t used = 0;
 		struct mqtt_frame f;
-		int r = mqtt_framer_push(&c->framer, b->rbuf + off, (size_t)n - off, &used, &f);
+		int r = mqtt_framer_push(&c->framer, b->rbuf + off, n - off, &used, &f);
 		off += used;
 		if (r < 0) {
 			b->stats.protocol_errors++;
@@ -326,6 +432,112 @@ static void conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static void conn_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct conn *c = w->data;
+	if (c->tls) {
+		conn_readable_tls(c);
+		return;
+	}
+	ssize_t n = read(c->fd, c->b->rbuf, sizeof(c->b->rbuf));
+	if (n == 0) {
+		conn_close(c,
+		           c->connected ? "connection closed by client" : "closed before CONNECT");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(c, "read failed");
+		return;
+	}
+	conn_consume(c, (size_t)n);
+}
+
+/* Advances the TLS handshake. True once established: reading may go on. A failure is logged
+ * with the peer and OpenSSL's reason (rate limited per listener) and closes the connection. */
+static bool conn_tls_handshake(struct conn *c)
+{
+	struct broker *b = c->b;
+	struct tls_conn *t = c->tls;
+	int r = tls_handshake(t);
+	if (r == -EAGAIN) {
+		conn_tls_watchers(c);
+		return false;
+	}
+	if (r == -ECONNRESET) {
+		conn_close(c, "closed during the TLS handshake");
+		return false;
+	}
+	if (r < 0) {
+		log_line_limited(&b->log, &c->listener->tls_errors, broker_now_ms(b),
+		                 LOG_LEVEL_NOTICE, NULL, c->peer, "%s", t->err);
+		conn_close(c, NULL);
+		return false;
+	}
+	if (log_enabled(&b->log, LOG_LEVEL_INFO)) {
+		char desc[256];
+		tls_describe(t, desc, sizeof(desc));
+		log_line(&b->log, LOG_LEVEL_INFO, NULL, c->peer, "TLS established: %s", desc);
+	}
+	conn_tls_watchers(c);
+	return true;
+}
+
+/* Reads what the TLS session has: up to a whole b->rbuf of records per event, like a plain
+ * read(2), then the framer. Data OpenSSL still holds is announced with a fed read event, since
+ * the socket will not announce it. */
+static void conn_readable_tls(struct conn *c)
+{
+	struct broker *b = c->b;
+	struct tls_conn *t = c->tls;
+	if (!t->established && !conn_tls_handshake(c))
+		return;
+	if (t->write_want == TLS_WANT_READ) {
+		t->write_want = TLS_WANT_NONE; /* the blocked write may go on */
+		conn_mark_dirty(c);
+	}
+	size_t n = 0;
+	long r = 0;
+	while (n < sizeof(b->rbuf)) {
+		r = tls_read(t, b->rbuf + n, sizeof(b->rbuf) - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > 0)
+		conn_consume(c, n);
+	if (c->closing)
+		return;
+	if (r == 0) {
+		conn_close(c,
+		           c->connected ? "connection closed by client" : "closed before CONNECT");
+	} else if (r == -EAGAIN) {
+		conn_tls_watchers(c);
+	} else if (r < 0) {
+		conn_close(c, t->err);
+	} else if (tls_has_pending(t)) {
+		ev_feed_event(b->loop, &c->rio, EV_READ);
+	}
+}
+
+/* The socket became writable: resume a handshake or a read that waited for it. */
+static void conn_tls_resume(struct conn *c)
+{
+	struct tls_conn *t = c->tls;
+	if (!t->established) {
+		/* The CONNECT may already be buffered inside OpenSSL: read on at once. */
+		if (conn_tls_handshake(c))
+			conn_readable_tls(c);
+		return;
+	}
+	if (t->read_want == TLS_WANT_WRITE) {
+		t->read_want = TLS_WANT_NONE;
+		conn_readable_tls(c);
+	}
+}
+
 /* CONNECT timeout, then keep alive: 1.5 times the Keep Alive without a packet ends the
  * connection [MQTT-3.1.2-24 (5.0: -22)]. */
 static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -334,7 +546,8 @@ static void conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct conn *c = w->data;
 	if (!c->connected) {
-		conn_close(c, "no CONNECT in time");
+		conn_close(c, c->tls && !c->tls->established ? "TLS handshake not completed in time"
+		                                             : "no CONNECT in time");
 		return;
 	}
 	int64_t limit = (int64_t)c->keep_alive * 1500;
@@ -363,6 +576,11 @@ struct conn *conn_new(struct broker *b, struct listener *l, int fd, const char *
 	c->b = b;
 	c->fd = fd;
 	c->listener = l;
+	if (l && l->tls_ctx && tls_conn_new(c, l->tls_ctx) < 0) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	mqtt_framer_init(&c->framer, b->cfg.max_packet_size);
 	ev_io_init(&c->rio, conn_readable, fd, EV_READ);
@@ -425,6 +643,7 @@ static void conn_free(struct conn *c)
 	ev_timer_stop(b->loop, &c->timer);
 	if (c->listener)
 		c->listener->nconns--;
+	tls_conn_free(c->tls); /* before close: it may send close_notify */
 	close(c->fd);
 	outbuf_free(&c->out);
 	mqtt_framer_reset(&c->framer);
@@ -452,7 +671,10 @@ void conns_flush_and_reap(struct broker *b)
 		b->closing = c->next;
 		/* A last, non-blocking attempt to send what was queued (CONNACK or DISCONNECT
 		 * with the reason of the close). */
-		(void)outbuf_flush(&c->out, c->fd);
+		if (!c->tls)
+			(void)outbuf_flush(&c->out, c->fd);
+		else if (c->tls->established && !c->tls->failed)
+			(void)outbuf_flush_tls(&c->out, c->tls);
 		conn_free(c);
 	}
 }

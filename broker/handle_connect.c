@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
+#include "auth.h"
 #include "broker.h"
+#include "tls.h"
 
 /* The 3.1/3.1.1 CONNACK return code closest to an MQTT 5 reason code. */
 static uint8_t connack_v3_code(uint8_t reason)
@@ -50,16 +53,6 @@ static uint8_t connect_check(struct conn *c, const struct mqtt_connect *p, const
 		*why = "enhanced authentication is not supported";
 		return MQTT_RC_BAD_AUTHENTICATION_METHOD;
 	}
-	if (!cfg->allow_anonymous && !p->has_username) {
-		*why = "anonymous clients are not allowed (allow_anonymous false)";
-		return MQTT_RC_NOT_AUTHORIZED;
-	}
-	if (!cfg->allow_anonymous) {
-		/* Password checking arrives with password_file support; until then a broker
-		 * that refuses anonymous clients cannot authenticate anyone. */
-		*why = "no password_file to authenticate against";
-		return MQTT_RC_BAD_USERNAME_OR_PASSWORD;
-	}
 	if (p->client_id.len == 0) {
 		/* 3.1 requires 1..23 characters; 3.1.1 allows an empty id only with Clean
 		 * Session [MQTT-3.1.3-8]; 5.0 lets the server assign one [MQTT-3.1.3-6]. */
@@ -88,7 +81,8 @@ static uint8_t connect_check(struct conn *c, const struct mqtt_connect *p, const
 			return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-13] */
 		}
 	}
-	return 0;
+	/* Last: password_file / allow_anonymous (auth.c), after the cheap checks. */
+	return auth_connect_check(c, p, why);
 }
 
 /* The will as a stored message; v5 will properties travel like PUBLISH properties. */
@@ -245,6 +239,11 @@ int handle_connect(struct conn *c, const struct mqtt_connect *p)
 	/* The client's Maximum Packet Size applies from the CONNACK on [MQTT-3.1.2-24]. */
 	if (mqtt_props_has(&p->props, MQTT_PROP_MAXIMUM_PACKET_SIZE))
 		c->max_packet_out = p->props.maximum_packet_size;
+	/* use_identity_as_username: p becomes a copy with the certificate's CN (tls.c). */
+	struct mqtt_connect with_cn;
+	uint8_t cn_reason = tls_connect_identity(c, &p, &with_cn, &why);
+	if (cn_reason)
+		return refuse(c, cn_reason, why);
 	uint8_t reason = connect_check(c, p, &why);
 	if (reason)
 		return refuse(c, reason, why);
@@ -257,14 +256,16 @@ int handle_connect(struct conn *c, const struct mqtt_connect *p)
 	}
 
 	struct session *s = attach_session(c, p, id, id_len, &present);
-	if (!s)
+	if (!s ||
+	    session_set_username(s, p->has_username ? p->username.p : NULL, p->username.len) < 0)
 		return -ENOMEM;
 	s->expiry_interval = session_expiry(b, p);
 
 	c->connected = true;
 	c->keep_alive = p->keep_alive;
 	client_limits(c, p);
-	if (p->has_will) {
+	/* A will to a topic the client may not write is dropped (acl_file; logged). */
+	if (p->has_will && acl_can_write(b, s, p->will.topic.p, p->will.topic.len)) {
 		c->will = will_message(b, p);
 		if (!c->will)
 			return -ENOMEM;

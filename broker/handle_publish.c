@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 
 /* Resolves the MQTT 5 Topic Alias: a topic with an alias sets it, an empty topic uses it
@@ -92,6 +93,19 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 		if (p->qos == 2)
 			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_QUOTA_EXCEEDED,
 			                too_big);
+		return 0;
+	}
+	if (!acl_can_write(b, s, topic.p, topic.len)) {
+		/* acl_file: dropped. MQTT 5 answers Not Authorized; 3.1.1 has no code for it and
+		 * is acknowledged as usual (mosquitto). */
+		static const char denied[] = "not authorized to publish to this topic";
+		b->stats.msgs_dropped++;
+		if (p->qos == 1)
+			return send_ack(c, MQTT_PUBACK, p->packet_id, MQTT_RC_NOT_AUTHORIZED,
+			                denied);
+		if (p->qos == 2)
+			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_NOT_AUTHORIZED,
+			                denied);
 		return 0;
 	}
 	if (p->qos == 2) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 
 /* A subscription that gets retained messages once its SUBACK is out. */
@@ -24,6 +25,8 @@ static void queue_retained(void *ctx, struct msg *m)
 	        .max_queued_messages = rc->b->cfg.max_queued_messages,
 	        .max_queued_bytes = rc->b->cfg.max_queued_bytes,
 	};
+	if (!acl_can_read(rc->b, rc->s, m->topic, m->topic_len))
+		return; /* acl_file: no read access to this retained topic */
 	uint8_t qos = m->qos < rc->req->sub.qos ? m->qos : rc->req->sub.qos;
 	uint32_t id = rc->req->sub_id;
 	/* Sent because of a new subscription: RETAIN stays set [MQTT-3.3.1-9]. */
@@ -50,6 +53,10 @@ static int subscribe_one(struct conn *c, const struct mqtt_subscription *sub, ui
 	if (shared && sub->no_local) {
 		c->fail_text = "No Local on a shared subscription"; /* [MQTT-3.8.3-4] */
 		return -EPROTO;
+	}
+	if (!acl_can_subscribe(b, s, sub->filter.p, sub->filter.len)) {
+		*code = v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_RC_UNSPECIFIED_ERROR; /* acl_file */
+		return 0;
 	}
 
 	struct sub_opts opts = {
@@ -86,6 +93,8 @@ static const char *suback_text(const uint8_t *codes, uint32_t n)
 			return "invalid topic filter";
 		if (codes[i] == MQTT_RC_IMPLEMENTATION_SPECIFIC)
 			return "subscription could not be stored";
+		if (codes[i] == MQTT_RC_NOT_AUTHORIZED)
+			return "not authorized to subscribe to this topic";
 	}
 	return NULL;
 }

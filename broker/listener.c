@@ -1,10 +1,12 @@
-/* listener.c - TCP listening sockets (IPv4 and IPv6) and accepting connections. */
+/* listener.c - TCP listening sockets (IPv4 and IPv6), their TLS contexts (tls.c), accepting
+ * connections, and re-reading TLS certificates on SIGHUP. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "tls.h"
 
 static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len)
 {
@@ -71,8 +74,10 @@ static void listener_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* Binds every address `conf` resolves to; the sockets found are started as listeners. */
-static int listener_bind(struct broker *b, const struct listener_conf *conf)
+/* Binds every address `conf` resolves to; the sockets found are started as listeners, each
+ * with its own reference on tls_ctx (NULL: plain TCP). */
+static int listener_bind(struct broker *b, const struct listener_conf *conf,
+                         struct ssl_ctx_st *tls_ctx)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
 	struct addrinfo *res = NULL;
@@ -110,7 +115,10 @@ static int listener_bind(struct broker *b, const struct listener_conf *conf)
 			continue;
 		}
 		struct listener *l = &b->listeners[b->nlisteners++];
-		*l = (struct listener){.b = b, .fd = fd, .conf = conf};
+		*l = (struct listener){.b = b, .fd = fd, .conf = conf, .tls_ctx = tls_ctx};
+		if (tls_ctx)
+			tls_ctx_ref(tls_ctx);
+		log_ratelimit_init(&l->tls_errors, 10000, 20);
 		ev_io_init(&l->io, listener_accept, fd, EV_READ);
 		l->io.data = l;
 		ev_io_start(b->loop, &l->io);
@@ -120,8 +128,43 @@ static int listener_bind(struct broker *b, const struct listener_conf *conf)
 	return bound > 0 ? 0 : (err < 0 ? err : -EADDRNOTAVAIL);
 }
 
+/* SIGHUP (next to main.c's configuration reload): every TLS listener re-reads its certfile,
+ * keyfile and cafile/capath, as mosquitto 2.0 does, into a new context for new connections;
+ * established ones keep theirs. A listener whose files fail to load keeps its old context. */
+static void listeners_tls_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct broker *b = w->data;
+	const struct listener_conf *conf = NULL;
+	struct ssl_ctx_st *ctx = NULL;
+	int err = 0;
+	for (size_t i = 0; i < b->nlisteners; i++) {
+		struct listener *l = &b->listeners[i];
+		if (!l->tls_ctx)
+			continue;
+		if (l->conf != conf) { /* the IPv4 and IPv6 sockets of one listener share it */
+			tls_ctx_free(ctx);
+			conf = l->conf;
+			err = tls_ctx_new(b, conf, &ctx);
+			log_line(&b->log, err < 0 ? LOG_LEVEL_ERR : LOG_LEVEL_NOTICE, NULL, NULL,
+			         err < 0 ? "reload: TLS listener port %u keeps its previous "
+			                   "certificate"
+			                 : "reload: TLS listener port %u certificates re-read",
+			         conf->port);
+		}
+		if (err < 0 || !ctx)
+			continue;
+		tls_ctx_ref(ctx);
+		tls_ctx_free(l->tls_ctx);
+		l->tls_ctx = ctx;
+	}
+	tls_ctx_free(ctx);
+}
+
 int listeners_open(struct broker *b)
 {
+	size_t tls = 0;
 	/* At most one IPv4 and one IPv6 socket per configured listener. */
 	b->listeners = calloc(2 * (b->cfg.listener_count + 1), sizeof(*b->listeners));
 	if (!b->listeners)
@@ -137,24 +180,40 @@ int listeners_open(struct broker *b)
 			         conf->port);
 			continue;
 		}
-		int err = listener_bind(b, conf);
+		/* A TLS listener that cannot be set up fails the start, implicit or not. */
+		struct ssl_ctx_st *ctx = NULL;
+		int err = tls_ctx_new(b, conf, &ctx);
+		if (err < 0)
+			return err;
+		err = listener_bind(b, conf, ctx);
+		tls_ctx_free(ctx); /* the listeners hold their own references */
 		/* The implicit local listeners (no `listener` line) tolerate a missing address
 		 * family, e.g. ::1 on a host without IPv6. */
 		if (err < 0 && !conf->implicit)
 			return err;
 		if (err < 0)
 			continue;
-		log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL, "listening for MQTT on %s port %u",
+		log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL,
+		         "listening for MQTT%s on %s port %u", ctx ? " over TLS" : "",
 		         conf->bind_address ? conf->bind_address : "*", conf->port);
+		tls++;
+	}
+	if (tls) {
+		ev_signal_init(&b->tls_sighup, listeners_tls_reload, SIGHUP);
+		b->tls_sighup.data = b;
+		ev_signal_start(b->loop, &b->tls_sighup);
 	}
 	return 0;
 }
 
 void listeners_close(struct broker *b)
 {
+	if (ev_is_active(&b->tls_sighup))
+		ev_signal_stop(b->loop, &b->tls_sighup);
 	for (size_t i = 0; i < b->nlisteners; i++) {
 		ev_io_stop(b->loop, &b->listeners[i].io);
 		close(b->listeners[i].fd);
+		tls_ctx_free(b->listeners[i].tls_ctx);
 	}
 	free(b->listeners);
 	b->listeners = NULL;

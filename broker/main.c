@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
+#include "auth.h"
 #include "broker.h"
 
 static void usage(FILE *out)
@@ -58,6 +60,10 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	b->cfg.persistent_client_expiration = neu.persistent_client_expiration;
 	b->cfg.allow_zero_length_clientid = neu.allow_zero_length_clientid;
 	b->cfg.connection_messages = neu.connection_messages;
+	/* password_file, acl_file, allow_anonymous, sn_allow_anonymous: read again; a bad
+	 * file keeps the old one (logged with its file:line). */
+	auth_reload(b, &neu);
+	acl_reload(b, &neu);
 	log_warnings(b, &neu);
 	if (!config_listeners_equal(&neu, &b->cfg))
 		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
@@ -172,6 +178,11 @@ int main(int argc, char **argv)
 	          : config_load_string("(defaults)", "", &cfg, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "mqtt-fast: %s\n", err);
+		return 1;
+	}
+	if (test_only && (rc = auth_check_files(&cfg, err, sizeof(err))) < 0) {
+		fprintf(stderr, "mqtt-fast: %s\n", err);
+		config_free(&cfg);
 		return 1;
 	}
 	if (test_only) {

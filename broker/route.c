@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 
 struct route_ctx {
@@ -73,6 +74,9 @@ static void deliver(struct broker *b, const struct route_target *t, struct msg *
 	        .max_queued_bytes = b->cfg.max_queued_bytes,
 	};
 
+	/* acl_file: read access is checked per message, per subscriber (mosquitto). */
+	if (!acl_can_read(b, s, m->topic, m->topic_len))
+		return;
 	/* QoS 0 is not kept for offline sessions (mosquitto's queue_qos0_messages false), and
 	 * is dropped for a TCP client that stopped reading. A sleeping MQTT-SN client is still
 	 * attached: its QoS 0 messages are buffered until it wakes (MQTT-SN 1.2 §6.14). */

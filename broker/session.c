@@ -58,8 +58,24 @@ void session_free(struct session *s)
 		sub = next;
 	}
 	free(s->qos2_in);
+	free(s->username);
 	free(s->client_id);
 	free(s);
+}
+
+int session_set_username(struct session *s, const uint8_t *u, uint16_t len)
+{
+	char *copy = NULL;
+	if (u) {
+		copy = malloc((size_t)len + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, u, len);
+		copy[len] = '\0';
+	}
+	free(s->username);
+	s->username = copy;
+	return 0;
 }
 
 /* Bytes a queued delivery of m counts against max_queued_bytes. */

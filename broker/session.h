@@ -55,7 +55,10 @@ enum session_proto {
 
 struct session {
 	uint8_t *client_id; /* owned, NUL-terminated for log lines */
-	uint8_t proto;      /* enum session_proto */
+	/* The MQTT user name of the connection that attached it last (owned, NUL-terminated;
+	 * NULL = none): the identity acl_file rules apply to (acl.c). */
+	char *username;
+	uint8_t proto; /* enum session_proto */
 	uint16_t client_id_len;
 	void *conn; /* the transport while online, NULL while offline; not owned */
 	uint8_t version;
@@ -82,6 +85,10 @@ struct session {
 
 /* Returns an owned empty session for client id (copied), or NULL. */
 struct session *session_new(const uint8_t *client_id, uint16_t len);
+
+/* Replaces the session's user name with a copy of `u` (len bytes; NULL = none). 0 or -ENOMEM
+ * (the old name is kept). Borrows u. */
+int session_set_username(struct session *s, const uint8_t *u, uint16_t len);
 
 /* Frees the session, its queues (dropping message references) and its subscription list. The
  * caller removes the subscriptions from the tree first. NULL is ignored. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "sn_internal.h"
 
@@ -52,8 +53,9 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
 static bool same_peer(const struct sn_client *c, const struct sockaddr_storage *a,
                       const uint8_t *node, uint8_t nlen)
 {
+	/* node is NULL (nlen 0) for a direct client: memcmp must not see it */
 	return memcmp(&c->addr, a, sizeof(*a)) == 0 && c->node_id_len == nlen &&
-	       memcmp(c->node_id, node, nlen) == 0;
+	       (nlen == 0 || memcmp(c->node_id, node, nlen) == 0);
 }
 
 struct sn_client *sn_client_find(struct broker *b, const struct sockaddr_storage *a,
@@ -103,7 +105,8 @@ static struct sn_client *client_new(struct sn_listener *l, const struct sockaddr
 	c->addrlen = addr_len(a);
 	c->encapsulated = o->encapsulated;
 	c->node_id_len = o->node_len;
-	memcpy(c->node_id, o->node, o->node_len);
+	if (o->node_len) /* o->node is NULL for a direct client */
+		memcpy(c->node_id, o->node, o->node_len);
 	sn_format_peer(c);
 	size_t k = addr_hash(a, c->node_id, c->node_id_len) & (b->sn.nbuckets - 1);
 	c->hnext = b->sn.buckets[k];
@@ -134,7 +137,8 @@ void sn_client_move(struct sn_client *c, struct sn_listener *l, const struct soc
 	c->addrlen = addr_len(a);
 	c->encapsulated = o->encapsulated;
 	c->node_id_len = o->node_len;
-	memcpy(c->node_id, o->node, o->node_len);
+	if (o->node_len) /* o->node is NULL for a direct client */
+		memcpy(c->node_id, o->node, o->node_len);
 	sn_format_peer(c);
 	size_t k = addr_hash(a, c->node_id, c->node_id_len) & (b->sn.nbuckets - 1);
 	c->hnext = b->sn.buckets[k];
@@ -184,7 +188,8 @@ static void send_reply_to(struct sn_listener *l, const struct sockaddr_storage *
 	                        .addrlen = addr_len(a),
 	                        .encapsulated = o->encapsulated,
 	                        .node_id_len = o->node_len};
-	memcpy(tmp.node_id, o->node, o->node_len);
+	if (o->node_len)
+		memcpy(tmp.node_id, o->node, o->node_len);
 	(void)sn_send(&tmp, m);
 }
 
@@ -213,7 +218,9 @@ static uint8_t connect_check(struct broker *b, const struct mqttsn_connect *m)
 		return MQTTSN_RC_NOT_SUPPORTED; /* ClientId 1..23 characters (§5.3.1) */
 	if (!mqtt_utf8_valid_view(m->client_id))
 		return MQTTSN_RC_NOT_SUPPORTED;
-	if (!b->cfg.sn_allow_anonymous)
+	/* sn_allow_anonymous false: only client ids with a `user` section in acl_file (MQTT-SN
+	 * clients have no user name; the client id stands for it). */
+	if (!b->cfg.sn_allow_anonymous && !acl_has_user(b->acl, m->client_id.p, m->client_id.len))
 		return MQTTSN_RC_NOT_SUPPORTED;
 	return MQTTSN_RC_ACCEPTED;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "sn_internal.h"
 
 /* ---- naming and logging ------------------------------------------------------------------ */
@@ -148,7 +149,9 @@ void sn_client_end(struct sn_client *c, bool lost, const char *why)
 		b->stats.clients_connected--;
 	if (lost) {
 		b->sn.stats.clients_lost++;
-		if (c->will && !b->stopping) /* the will of a client that vanished (§6.3) */
+		/* The will of a client that vanished (§6.3), if it may write its topic. */
+		if (c->will && !b->stopping &&
+		    acl_can_write(b, c->session, c->will->topic, c->will->topic_len))
 			route_message(b, c->will, c->session);
 	}
 	detach(c);
@@ -244,6 +247,10 @@ static void publish_qos_m1(struct broker *b, const struct sockaddr_storage *a,
 		                                       : "unknown topic id");
 		return;
 	}
+	if (!acl_can_write(b, NULL, topic.p, topic.len)) {
+		b->sn.stats.qos_m1_dropped++; /* acl_file: QoS -1 senders are anonymous */
+		return;
+	}
 	struct msg *msg = msg_new(topic.p, topic.len, m->data.p, m->data.len, 0, m->flags.retain);
 	if (!msg)
 		return;
@@ -272,6 +279,13 @@ void sn_handle_publish(struct sn_listener *l, struct sn_client *c, const struct 
 		return;
 	}
 	struct session *s = c->session;
+	if (!acl_can_write(b, s, topic.p, topic.len)) {
+		/* acl_file: dropped; QoS 1/2 get PUBACK "rejected: not supported" (§6.5). */
+		b->stats.msgs_dropped++;
+		if (m->flags.qos > 0)
+			send_puback(c, m->topic_id, m->msg_id, MQTTSN_RC_NOT_SUPPORTED);
+		return;
+	}
 	if (m->flags.qos == 2) {
 		int fresh = session_qos2_in_add(s, m->msg_id, b->cfg.max_inflight_messages);
 		if (fresh < 0) {
@@ -342,6 +356,8 @@ static void sn_queue_retained(void *ctx, struct msg *m)
 	        .max_queued_messages = rc->b->cfg.max_queued_messages,
 	        .max_queued_bytes = rc->b->cfg.max_queued_bytes,
 	};
+	if (!acl_can_read(rc->b, rc->s, m->topic, m->topic_len))
+		return; /* acl_file: no read access to this retained topic */
 	uint8_t qos = m->qos < rc->qos ? m->qos : rc->qos;
 	if (session_enqueue(rc->s, &lim, m, qos, true, NULL, 0) < 0) /* RETAIN set [MQTT-3.3.1-9] */
 		rc->b->stats.msgs_dropped++;
@@ -386,6 +402,11 @@ void sn_handle_subscribe(struct sn_client *c, const struct mqttsn_subscribe *m, 
 	ack.suback.msg_id = m->msg_id;
 	if (!valid) {
 		ack.suback.code = MQTTSN_RC_INVALID_TOPIC_ID;
+		(void)sn_send(c, &ack);
+		return;
+	}
+	if (!acl_can_subscribe(b, s, filter.p, filter.len)) {
+		ack.suback.code = MQTTSN_RC_NOT_SUPPORTED; /* acl_file */
 		(void)sn_send(c, &ack);
 		return;
 	}

@@ -1,5 +1,6 @@
 /* sys.c - the $SYS topic tree, mosquitto's names, published retained every sys_interval:
- * counters, and their load averages (exponentially decayed per-minute rates, as mosquitto). */
+ * counters, and their load averages (exponentially decayed per-minute rates, as mosquitto);
+ * the MQTT-SN gateway's counters under $SYS/broker/mqttsn/. */
 #include <malloc.h>
 #include <math.h>
 #include <stddef.h>
@@ -26,6 +27,31 @@ static const struct {
         {"sockets", offsetof(struct broker_stats, connections_total)},
 };
 
+/* $SYS/broker/mqttsn/<name>: every counter of struct sn_stats. */
+static const struct {
+	const char *name;
+	size_t off; /* of a uint64_t in struct sn_stats */
+} sn_counters[] = {
+        {"datagrams/received", offsetof(struct sn_stats, datagrams_received)},
+        {"datagrams/sent", offsetof(struct sn_stats, datagrams_sent)},
+        {"datagrams/send_errors", offsetof(struct sn_stats, send_errors)},
+        {"datagrams/malformed", offsetof(struct sn_stats, malformed)},
+        {"datagrams/unknown_type", offsetof(struct sn_stats, unknown_type)},
+        {"datagrams/unknown_client", offsetof(struct sn_stats, unknown_client)},
+        {"publish/qos_m1/received", offsetof(struct sn_stats, qos_m1_received)},
+        {"publish/qos_m1/dropped", offsetof(struct sn_stats, qos_m1_dropped)},
+        {"publish/received", offsetof(struct sn_stats, publish_received)},
+        {"publish/sent", offsetof(struct sn_stats, publish_sent)},
+        {"register/sent", offsetof(struct sn_stats, registers_sent)},
+        {"register/rejected", offsetof(struct sn_stats, register_rejected)},
+        {"retransmissions", offsetof(struct sn_stats, retransmissions)},
+        {"clients/lost", offsetof(struct sn_stats, clients_lost)},
+};
+/* A new counter in struct sn_stats needs its $SYS topic above. */
+_Static_assert(sizeof(struct sn_stats) ==
+                       sizeof(sn_counters) / sizeof(sn_counters[0]) * sizeof(uint64_t),
+               "every struct sn_stats counter is published");
+
 static const struct {
 	const char *suffix;
 	double seconds;
@@ -48,11 +74,24 @@ static void sys_put_u64(struct broker *b, const char *topic, uint64_t v)
 	sys_put(b, topic, buf);
 }
 
-static uint64_t stat_at(const struct broker_stats *st, size_t off)
+static uint64_t stat_at(const void *st, size_t off)
 {
 	uint64_t v;
 	memcpy(&v, (const char *)st + off, sizeof(v));
 	return v;
+}
+
+/* $SYS/broker/mqttsn/...: the gateway's counters from the snapshot `st`, the SN clients in the
+ * client table (any state) and the normal topic ids assigned so far. */
+static void sys_publish_sn(struct broker *b, const struct sn_stats *st)
+{
+	char topic[96];
+	for (size_t i = 0; i < sizeof(sn_counters) / sizeof(sn_counters[0]); i++) {
+		snprintf(topic, sizeof(topic), "$SYS/broker/mqttsn/%s", sn_counters[i].name);
+		sys_put_u64(b, topic, stat_at(st, sn_counters[i].off));
+	}
+	sys_put_u64(b, "$SYS/broker/mqttsn/clients/connected", b->sn.nclients);
+	sys_put_u64(b, "$SYS/broker/mqttsn/topics/registered", topic_ids_count(b->sn.ids));
 }
 
 /* mosquitto's calc_load: the rate over the last interval, scaled to a minute, pulled into the
@@ -103,8 +142,10 @@ void sys_publish(struct broker *b, bool force)
 		return;
 	b->next_sys_ms = now + (int64_t)b->cfg.sys_interval * 1000;
 
-	/* Routing $SYS messages must not count as client traffic. */
+	/* Routing $SYS messages must not count as client traffic (nor MQTT-SN traffic, when SN
+	 * clients subscribe to $SYS). */
 	struct broker_stats saved = b->stats;
+	struct sn_stats sn_saved = b->sn.stats;
 	char buf[64];
 	snprintf(buf, sizeof(buf), "mqtt-fast version %s", MQTT_FAST_VERSION);
 	sys_put(b, "$SYS/broker/version", buf);
@@ -127,6 +168,8 @@ void sys_publish(struct broker *b, bool force)
 	sys_put_u64(b, "$SYS/broker/subscriptions/count", subtree_count(b->subs));
 	sys_put_u64(b, "$SYS/broker/retained messages/count", retain_count(b->retained));
 	sys_put_u64(b, "$SYS/broker/heap/current", heap_current());
+	sys_publish_sn(b, &sn_saved);
 	sys_load_update(b, &saved, now);
 	b->stats = saved;
+	b->sn.stats = sn_saved;
 }

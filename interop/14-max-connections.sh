@@ -34,7 +34,11 @@ refuse_third() {
 	raw_send "$a" "e0 00"
 	raw_expect_eof "$a" "after DISCONNECT"
 	expect_line "$BROKER_LOG" '\[c14-a [^]]*\] disconnected: client sent DISCONNECT' 5 "$mark"
+	mark=$(($(log_mark) + 1))
 	pub -t 14/x -m "room for one"
+	# mosquitto_pub may exit before the broker read its DISCONNECT: wait until its slot is
+	# free, or the next connection can race it.
+	expect_line "$BROKER_LOG" 'disconnected: client sent DISCONNECT' 5 "$mark"
 	raw_session 4 c14-d
 	local d=$RAW_FD
 	raw_open

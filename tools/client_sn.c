@@ -288,12 +288,13 @@ static int on_publish(struct sn_client *c, const struct mqttsn_publish *p)
 		num[1] = (char)(p->topic_id & 0xff);
 		num[2] = 0;
 		name = num;
+	} else if (p->flags.topic_id_type == MQTTSN_TOPIC_PREDEFINED) {
+		/* Predefined ids are a space of their own (§3), apart from the ids the gateway
+		 * REGISTERed: the client knows no names for them, it shows the number. */
+		snprintf(num, sizeof(num), "%u", p->topic_id);
+		name = num;
 	} else {
 		name = name_find(c, p->topic_id);
-		if (!name && p->flags.topic_id_type == MQTTSN_TOPIC_PREDEFINED) {
-			snprintf(num, sizeof(num), "%u", p->topic_id);
-			name = num;
-		}
 	}
 	if (!name) /* §6.10: an unknown topic id is refused with "invalid topic ID" */
 		return send_topic_ack(c, MQTTSN_PUBACK, p->topic_id, p->msg_id,

@@ -427,6 +427,141 @@ static void test_errors(void)
 	CHECK_EQ(config_load_string("x.conf", "foo\n", &c, NULL, 0), -EINVAL);
 }
 
+/* The MQTT-SN gateway directives (sn_*): defaults, values, errors. */
+static void test_sn(void)
+{
+	struct config c;
+	char err[256];
+
+	CHECK_EQ(config_load_string("x.conf", "", &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.sn_gateway_id, 1);
+	CHECK_EQ(c.sn_allow_anonymous, true);
+	CHECK_EQ(c.sn_allow_qos_m1, true);
+	CHECK_EQ(c.sn_retry_interval, 10);
+	CHECK_EQ(c.sn_retry_count, 3);
+	CHECK_EQ(c.sn_advertise_interval, 0);
+	CHECK_STREQ(c.sn_advertise_address, "255.255.255.255");
+	CHECK_EQ(c.sn_advertise_port, 0);
+	CHECK(c.sn_predefined == NULL);
+	CHECK_EQ(c.sn_predefined_count, 0);
+	config_free(&c);
+
+	/* Every directive set, after a listener line too: they are global. */
+	static const char text[] = "listener 1883\n"
+	                           "listener 1884\n"
+	                           "protocol mqttsn\n"
+	                           "sn_gateway_id 255\n"
+	                           "sn_allow_anonymous false\n"
+	                           "sn_allow_qos_m1 false\n"
+	                           "sn_retry_interval 3600\n"
+	                           "sn_retry_count 0\n"
+	                           "sn_advertise_interval 65535\n"
+	                           "sn_advertise_address 192.0.2.255\n"
+	                           "sn_advertise_port 1885\n"
+	                           "sn_predefined_topic 1 a/b\n"
+	                           "sn_predefined_topic   65534   sensors/kitchen/temp  \n"
+	                           "sn_predefined_topic 7 $SYS/broker/uptime\n"
+	                           "sn_predefined_topic 8 /\n";
+	CHECK_EQ(config_load_string("x.conf", text, &c, err, sizeof(err)), 0);
+	CHECK_STREQ(err, "");
+	CHECK_EQ(c.listener_count, 2);
+	CHECK_EQ(c.sn_gateway_id, 255);
+	CHECK_EQ(c.sn_allow_anonymous, false);
+	CHECK_EQ(c.sn_allow_qos_m1, false);
+	CHECK_EQ(c.sn_retry_interval, 3600);
+	CHECK_EQ(c.sn_retry_count, 0);
+	CHECK_EQ(c.sn_advertise_interval, 65535);
+	CHECK_STREQ(c.sn_advertise_address, "192.0.2.255");
+	CHECK_EQ(c.sn_advertise_port, 1885);
+	CHECK_EQ(c.sn_predefined_count, 4);
+	if (c.sn_predefined_count == 4) {
+		CHECK_EQ(c.sn_predefined[0].id, 1);
+		CHECK_STREQ(c.sn_predefined[0].name, "a/b");
+		CHECK_EQ(c.sn_predefined[1].id, 65534);
+		CHECK_STREQ(c.sn_predefined[1].name, "sensors/kitchen/temp");
+		CHECK_EQ(c.sn_predefined[2].id, 7);
+		CHECK_STREQ(c.sn_predefined[2].name, "$SYS/broker/uptime");
+		CHECK_EQ(c.sn_predefined[3].id, 8);
+		CHECK_STREQ(c.sn_predefined[3].name, "/");
+	}
+	config_free(&c);
+	CHECK(c.sn_predefined == NULL && c.sn_advertise_address == NULL);
+
+	/* The lower bounds. */
+	CHECK_EQ(config_load_string("x.conf",
+	                            "sn_gateway_id 1\nsn_retry_interval 1\nsn_retry_count 100\n"
+	                            "sn_advertise_interval 0\nsn_advertise_port 65535\n",
+	                            &c, err, sizeof(err)),
+	         0);
+	CHECK_EQ(c.sn_gateway_id, 1);
+	CHECK_EQ(c.sn_retry_interval, 1);
+	CHECK_EQ(c.sn_retry_count, 100);
+	CHECK_EQ(c.sn_advertise_interval, 0);
+	CHECK_EQ(c.sn_advertise_port, 65535);
+	config_free(&c);
+
+	static const struct {
+		const char *text;
+		const char *err;
+	} cases[] = {
+	        {"sn_gateway_id 0\n", "x.conf:1: sn_gateway_id: 0 is out of range 1..255"},
+	        {"sn_gateway_id 256\n", "x.conf:1: sn_gateway_id: 256 is out of range 1..255"},
+	        {"sn_gateway_id\n", "x.conf:1: sn_gateway_id: missing value"},
+	        {"sn_gateway_id one\n", "x.conf:1: sn_gateway_id: 'one' is not a number"},
+	        {"sn_allow_anonymous yes\n",
+	         "x.conf:1: sn_allow_anonymous: 'yes' is not true or false"},
+	        {"sn_allow_qos_m1 1\n", "x.conf:1: sn_allow_qos_m1: '1' is not true or false"},
+	        {"sn_retry_interval 0\n", "x.conf:1: sn_retry_interval: 0 is out of range 1..3600"},
+	        {"sn_retry_interval 3601\n",
+	         "x.conf:1: sn_retry_interval: 3601 is out of range 1..3600"},
+	        {"sn_retry_count 101\n", "x.conf:1: sn_retry_count: 101 is out of range 0..100"},
+	        {"sn_retry_count -1\n", "x.conf:1: sn_retry_count: -1 is out of range 0..100"},
+	        {"sn_advertise_interval 65536\n",
+	         "x.conf:1: sn_advertise_interval: 65536 is out of range 0..65535"},
+	        {"sn_advertise_address\n", "x.conf:1: sn_advertise_address: missing value"},
+	        {"sn_advertise_port 65536\n",
+	         "x.conf:1: sn_advertise_port: 65536 is out of range 0..65535"},
+	        {"sn_advertise_port 1 2\n", "x.conf:1: sn_advertise_port: too many arguments"},
+	        /* sn_predefined_topic ID NAME */
+	        {"sn_predefined_topic\n",
+	         "x.conf:1: sn_predefined_topic: expected a topic id and a topic name"},
+	        {"sn_predefined_topic 1\n",
+	         "x.conf:1: sn_predefined_topic: expected a topic id and a topic name"},
+	        {"sn_predefined_topic 1 a/b c\n",
+	         "x.conf:1: sn_predefined_topic: unexpected text after the topic name"},
+	        {"sn_predefined_topic 0 a/b\n",
+	         "x.conf:1: sn_predefined_topic: topic id '0' is not in 1..65534"},
+	        {"sn_predefined_topic 65535 a/b\n",
+	         "x.conf:1: sn_predefined_topic: topic id '65535' is not in 1..65534"},
+	        {"sn_predefined_topic 70000 a/b\n",
+	         "x.conf:1: sn_predefined_topic: topic id '70000' is not in 1..65534"},
+	        {"sn_predefined_topic -1 a/b\n",
+	         "x.conf:1: sn_predefined_topic: topic id '-1' is not in 1..65534"},
+	        {"sn_predefined_topic 1x a/b\n",
+	         "x.conf:1: sn_predefined_topic: topic id '1x' is not in 1..65534"},
+	        {"sn_predefined_topic a/b 1\n",
+	         "x.conf:1: sn_predefined_topic: topic id 'a/b' is not in 1..65534"},
+	        {"sn_predefined_topic 1 a/+\n",
+	         "x.conf:1: sn_predefined_topic: 'a/+' is not a valid topic name"},
+	        {"sn_predefined_topic 1 #\n",
+	         "x.conf:1: sn_predefined_topic: '#' is not a valid topic name"},
+	        {"sn_predefined_topic 1 sensors/#\n",
+	         "x.conf:1: sn_predefined_topic: 'sensors/#' is not a valid topic name"},
+	        {"sn_predefined_topic 1 a/b\nsn_predefined_topic 1 c/d\n",
+	         "x.conf:2: sn_predefined_topic: topic id 1 is already predefined"},
+	        {"sn_predefined_topic 1 a/b\nsn_predefined_topic 2 a/b\n",
+	         "x.conf:2: sn_predefined_topic: topic 'a/b' is already predefined"},
+	        {"sn_predefined_topic 5 x\nsn_predefined_topic 6 y\nsn_predefined_topic 05 z\n",
+	         "x.conf:3: sn_predefined_topic: topic id 5 is already predefined"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char e[256] = "unchanged";
+		CHECK_EQ(config_load_string("x.conf", cases[i].text, &c, e, sizeof(e)), -EINVAL);
+		CHECK_STREQ(e, cases[i].err);
+		CHECK(c.sn_predefined == NULL && c.sn_advertise_address == NULL); /* freed */
+	}
+}
+
 /* `port` / `bind_address` make mosquitto's default listener: appended after the `listener`
  * ones, port 1883 and all interfaces unless set, carrying the settings given before the first
  * `listener` line. Both are deprecated in mosquitto 2.0: a warning each. */
@@ -714,6 +849,21 @@ static void test_files(const char *shipped)
 	CHECK_EQ(c.log_types, d.log_types);
 	CHECK_EQ(c.log_dests, d.log_dests);
 	CHECK_EQ(c.sys_interval, d.sys_interval);
+	/* ... the MQTT-SN gateway's too. */
+	CHECK_EQ(c.sn_gateway_id, d.sn_gateway_id);
+	CHECK_EQ(c.sn_allow_anonymous, d.sn_allow_anonymous);
+	CHECK_EQ(c.sn_allow_qos_m1, d.sn_allow_qos_m1);
+	CHECK_EQ(c.sn_retry_interval, d.sn_retry_interval);
+	CHECK_EQ(c.sn_retry_count, d.sn_retry_count);
+	CHECK_EQ(c.sn_advertise_interval, d.sn_advertise_interval);
+	CHECK_STREQ(c.sn_advertise_address, d.sn_advertise_address);
+	CHECK_EQ(c.sn_advertise_port, d.sn_advertise_port);
+	/* ... but for the predefined topic of the README's QoS -1 example. */
+	CHECK_EQ(c.sn_predefined_count, 1);
+	if (c.sn_predefined_count == 1) {
+		CHECK_EQ(c.sn_predefined[0].id, 1);
+		CHECK_STREQ(c.sn_predefined[0].name, "sensors/outdoor");
+	}
 	config_free(&d);
 	config_free(&c);
 }
@@ -786,6 +936,7 @@ int main(int argc, char **argv)
 	test_full();
 	test_semantics();
 	test_errors();
+	test_sn();
 	test_default_listener();
 	test_obsolete();
 	test_listeners_equal();

@@ -7,6 +7,7 @@
  * the rest of the line, so they may contain spaces; other values are exactly one word. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -34,6 +35,7 @@ static int h_log_dest(struct parser *p, const struct directive *d, char *value);
 static int h_per_listener_settings(struct parser *p, const struct directive *d, char *value);
 static int h_obsolete(struct parser *p, const struct directive *d, char *value);
 static int h_sn_predefined(struct parser *p, const struct directive *d, char *value);
+static int h_sn_advertise_address(struct parser *p, const struct directive *d, char *value);
 static int adj_inflight(struct parser *p, const struct directive *d, const char *w, int64_t *v);
 static int adj_packet_size(struct parser *p, const struct directive *d, const char *w, int64_t *v);
 
@@ -104,8 +106,8 @@ static const struct directive directives[] = {
         {"sn_retry_interval", D_UINT, GLOBAL(sn_retry_interval), 1, 3600, 10},
         {"sn_retry_count", D_UINT, GLOBAL(sn_retry_count), 0, 100, 3},
         {"sn_advertise_interval", D_UINT, GLOBAL(sn_advertise_interval), 0, 65535, 0},
-        {"sn_advertise_address", D_STRING, GLOBAL(sn_advertise_address),
-         .def_str = "255.255.255.255"},
+        {"sn_advertise_address", D_SPECIAL, GLOBAL(sn_advertise_address),
+         .def_str = "255.255.255.255", .handler = h_sn_advertise_address},
         {"sn_advertise_port", D_UINT, GLOBAL(sn_advertise_port), 0, 65535, 0},
         {"sn_predefined_topic", D_SPECIAL, S_GLOBAL, .handler = h_sn_predefined},
         /* Obsolete in mosquitto 2.0: accepted with a warning (def_str says why). */
@@ -452,6 +454,25 @@ static int h_sn_predefined(struct parser *p, const struct directive *d, char *va
 	return 0;
 }
 
+/* sn_advertise_address ADDR: where ADVERTISE goes; an IPv4 address (broadcast or unicast). */
+static int h_sn_advertise_address(struct parser *p, const struct directive *d, char *value)
+{
+	char *w = cfgp_next_word(&value);
+	struct in_addr a;
+	if (!w)
+		return cfgp_fail(p, "%s: missing value", d->name);
+	if (*cfgp_skip_blank(value))
+		return cfgp_fail(p, "%s: unexpected text after the address", d->name);
+	if (inet_pton(AF_INET, w, &a) != 1)
+		return cfgp_fail(p, "%s: '%s' is not an IPv4 address", d->name, w);
+	char *copy = strdup(w);
+	if (!copy)
+		return -ENOMEM;
+	free(p->c->sn_advertise_address);
+	p->c->sn_advertise_address = copy;
+	return 0;
+}
+
 static int h_log_dest(struct parser *p, const struct directive *d, char *value)
 {
 	char *w = cfgp_next_word(&value);
@@ -498,7 +519,8 @@ int cfgp_apply_defaults(void *base, enum dscope scope)
 		void *field = (char *)base + d->offset;
 		if (d->scope != scope || d->size == 0)
 			continue;
-		if (d->type == D_STRING) {
+		/* A D_SPECIAL with a field and a def_str is a string checked by its handler. */
+		if (d->type == D_STRING || (d->type == D_SPECIAL && d->def_str)) {
 			if (cfgp_store_string(field, d->def_str))
 				return -ENOMEM;
 		} else if (d->type == D_BOOL) {

@@ -60,6 +60,13 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	b->cfg.persistent_client_expiration = neu.persistent_client_expiration;
 	b->cfg.allow_zero_length_clientid = neu.allow_zero_length_clientid;
 	b->cfg.connection_messages = neu.connection_messages;
+	/* MQTT-SN run-time settings; predefined topics and the gateway id need a restart
+	 * (clients hold them). */
+	b->cfg.sn_allow_qos_m1 = neu.sn_allow_qos_m1;
+	b->cfg.sn_retry_interval = neu.sn_retry_interval;
+	b->cfg.sn_retry_count = neu.sn_retry_count;
+	b->cfg.sn_advertise_interval = neu.sn_advertise_interval;
+	b->cfg.sn_advertise_port = neu.sn_advertise_port;
 	/* password_file, acl_file, allow_anonymous, sn_allow_anonymous: read again; a bad
 	 * file keeps the old one (logged with its file:line). */
 	auth_reload(b, &neu);

@@ -92,8 +92,8 @@ static void send_register(struct sn_client *c)
 	r.reg.topic_id = c->reg_topic_id;
 	r.reg.msg_id = c->reg_msg_id;
 	r.reg.topic_name = name;
-	(void)sn_send(c, &r);
-	c->b->sn.stats.registers_sent++;
+	if (sn_send(c, &r) == 0)
+		c->b->sn.stats.registers_sent++;
 	c->reg_retry_at = broker_now_ms(c->b) + (int64_t)c->b->cfg.sn_retry_interval * 1000;
 }
 
@@ -149,6 +149,12 @@ static bool needs_register(struct sn_client *c, struct session *s, struct sn_top
 	}
 	if (t->type != MQTTSN_TOPIC_NORMAL)
 		return false;
+	if (head->m->topic_len > SN_MAX_OUT - 7) {
+		/* A REGISTER for this name would not fit a datagram: the topic cannot reach an
+		 * MQTT-SN client at all. Dropped (counted), the queue moves on. */
+		*drop = 1;
+		return false;
+	}
 	uint8_t st = sn_reg_get(c, t->id);
 	if (st == SN_REG_OK)
 		return false;
@@ -231,7 +237,7 @@ static bool supervise(struct sn_client *c, int64_t now)
 		return false;
 	}
 	if ((c->state == SN_WAIT_WILLTOPIC || c->state == SN_WAIT_WILLMSG) &&
-	    now - c->last_rx_ms > retry_ms * cfg->sn_retry_count) {
+	    now - c->last_rx_ms > retry_ms * (cfg->sn_retry_count ? cfg->sn_retry_count : 1)) {
 		sn_client_end(c, false, "will dialogue timed out");
 		return false;
 	}

@@ -441,7 +441,10 @@ static void handle_message(struct sn_listener *l, const struct sockaddr_storage 
 		return;
 	case MQTTSN_PUBLISH:
 		if (m->publish.flags.qos == MQTTSN_QOS_M1) {
-			/* QoS -1 needs no connection (§6.8). */
+			/* QoS -1 needs no connection (§6.8); from a connected client it still
+			 * counts as traffic for its keep alive. */
+			if (c)
+				c->last_rx_ms = broker_now_ms(b);
 			sn_handle_publish(l, c, a, o, &m->publish);
 			return;
 		}

@@ -170,6 +170,29 @@ static void test_regack_rejected(void)
 	mq_peer_close(&m);
 }
 
+/* A topic whose REGISTER cannot fit a datagram never reaches an MQTT-SN client, and does
+ * not block the topics after it (nor cost the client its connection). */
+static void test_topic_too_long_for_register(void)
+{
+	struct sn_peer p;
+	struct mq_peer m;
+	uint16_t mid;
+	char topic[2200];
+	OK(mq_peer_connect(&m, PORT, "mq-pub-long"));
+	OK(sn_peer_up(&p, SN_PORT, "sub-long"));
+	CHECK_EQ(sn_peer_subscribe(&p, "sn/long/#", 0, 0x0050), 0);
+	memcpy(topic, "sn/long/", 8);
+	memset(topic + 8, 'x', sizeof(topic) - 9);
+	topic[sizeof(topic) - 1] = '\0';
+	OK(mq_peer_publish(&m, topic, "big", 0, false));
+	int id = expect_register(&p, &m, "sn/long/short", "s1", &mid);
+	regack(&p, id, mid, 0);
+	OK(sn_peer_expect(&p, sn_pub0(id, "s1")));
+	OK(sn_peer_expect_none(&p, SN_QUIET_MS));
+	OK(sn_peer_down(&p));
+	mq_peer_close(&m);
+}
+
 static void test_unsubscribe(void)
 {
 	struct sn_peer p;
@@ -235,6 +258,7 @@ int main(int argc, char **argv)
 	test_subscribe_predefined_short();
 	test_subscribe_wildcards();
 	test_regack_rejected();
+	test_topic_too_long_for_register();
 	test_unsubscribe();
 	test_retained();
 

@@ -54,6 +54,7 @@ struct auth_db;    /* auth.h */
 struct acl;        /* acl.h */
 struct alias_out;  /* alias.c */
 struct tls_conn;   /* tls.h */
+struct ws_conn;    /* ws.h */
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX (tls.h) */
 
 struct listener {
@@ -82,6 +83,7 @@ struct conn {
 	struct outbuf out;
 	char peer[64];        /* "address:port", for log lines */
 	struct tls_conn *tls; /* owned; NULL on plain TCP */
+	struct ws_conn *ws;   /* owned; NULL unless MQTT over WebSockets (ws.h) */
 
 	/* After CONNECT. */
 	bool connected;

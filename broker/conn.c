@@ -1,7 +1,8 @@
 /* conn.c - one client connection: reading into the framer, the output queue flushed with
  * writev once per loop iteration (SSL_write of coalesced segments on TLS connections), timers,
- * and closing at a safe point. TLS connections take their own branch behind `if (c->tls)`, so
- * the plain TCP path is unchanged. */
+ * and closing at a safe point. TLS connections take their own branch behind `if (c->tls)`, and
+ * MQTT over WebSockets (ws.c, above TLS when the listener has it) behind `if (c->ws)`, so the
+ * plain TCP path is unchanged. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "broker.h"
 #include "tls.h"
+#include "ws.h"
 
 /* Output beyond this many pending bytes means the client does not read: QoS 0 publishes to it
  * are dropped (counted) instead of growing memory without bound. */
@@ -336,6 +338,159 @@ static int outbuf_flush_tls(struct outbuf *o, struct tls_conn *t)
 	return 0;
 }
 
+/* ---- MQTT over WebSockets: output ------------------------------------------------------ */
+
+/* Starts the next outgoing binary frame over the pending segments one writev can take (63:
+ * the header is the 64th iovec). */
+static void ws_frame_next(struct outbuf *o, struct ws_conn *w)
+{
+	uint64_t len = 0;
+	for (size_t i = o->head; i < o->nsegs && i - o->head < 63; i++)
+		len += o->segs[i].len - (i == o->head ? o->head_done : 0);
+	w->tx_left = len;
+	w->tx_hlen = (uint8_t)ws_frame_header(w->tx_hdr, WS_OP_BINARY, len);
+	w->tx_hoff = 0;
+}
+
+/* Writes the WebSocket layer's raw replies. Same results as outbuf_flush. */
+static int ws_write_ctl(struct ws_conn *w, int fd)
+{
+	while (ws_ctl_pending(w)) {
+		ssize_t n = write(fd, w->ctl + w->ctl_off, w->ctl_len - w->ctl_off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		ws_ctl_consumed(w, (size_t)n);
+	}
+	return 0;
+}
+
+/* outbuf_flush for a WebSocket connection: each writev carries one binary frame, its header
+ * an extra iovec in front of the queued segments (payloads still referenced, not copied).
+ * Raw replies go out between frames, the close frame once everything else is written. Same
+ * results as outbuf_flush. */
+static int outbuf_flush_ws(struct outbuf *o, struct ws_conn *w, int fd)
+{
+	for (;;) {
+		if (w->tx_hoff == w->tx_hlen && w->tx_left == 0) { /* between frames */
+			int r = ws_write_ctl(w, fd);
+			if (r != 0)
+				return r;
+			if (o->head == o->nsegs) {
+				if (ws_finish(w))
+					continue;
+				break;
+			}
+			ws_frame_next(o, w);
+		}
+		struct iovec iov[64];
+		int n = 0;
+		if (w->tx_hoff < w->tx_hlen)
+			iov[n++] = (struct iovec){.iov_base = w->tx_hdr + w->tx_hoff,
+			                          .iov_len = (size_t)(w->tx_hlen - w->tx_hoff)};
+		uint64_t left = w->tx_left;
+		for (size_t i = o->head; i < o->nsegs && n < 64 && left; i++, n++) {
+			const struct out_seg *s = &o->segs[i];
+			const uint8_t *p = s->ref ? s->p : o->bytes + s->off;
+			size_t skip = i == o->head ? o->head_done : 0;
+			size_t len = s->len - skip < left ? s->len - skip : (size_t)left;
+			iov[n] = (struct iovec){.iov_base = (void *)(p + skip), .iov_len = len};
+			left -= len;
+		}
+		ssize_t wr = writev(fd, iov, n);
+		if (wr < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		size_t k = (size_t)wr, h = (size_t)(w->tx_hlen - w->tx_hoff);
+		h = k < h ? k : h;
+		w->tx_hoff = (uint8_t)(w->tx_hoff + h);
+		k -= h;
+		o->pending -= k;
+		w->tx_left -= k;
+		outbuf_advance(o, k);
+	}
+	o->head = o->nsegs = 0;
+	o->head_done = 0;
+	o->blen = 0;
+	return 0;
+}
+
+/* Fills dst (cap bytes) with what goes out next on a WebSocket over TLS: raw replies, then
+ * one binary frame of queued output, or the close frame once everything drained. The bytes
+ * framed count as written (o->pending). Returns the bytes filled; 0 when nothing is left. */
+static size_t ws_fill(struct outbuf *o, struct ws_conn *w, uint8_t *dst, size_t cap)
+{
+	size_t n = 0;
+	for (;;) {
+		if (ws_ctl_pending(w)) {
+			size_t k = w->ctl_len - w->ctl_off;
+			k = k < cap - n ? k : cap - n;
+			memcpy(dst + n, w->ctl + w->ctl_off, k);
+			ws_ctl_consumed(w, k);
+			n += k;
+			if (ws_ctl_pending(w))
+				return n;
+		}
+		if (o->head == o->nsegs) {
+			if (ws_finish(w))
+				continue;
+			return n;
+		}
+		if (cap - n <= WS_HEADER_MAX)
+			return n;
+		size_t avail = cap - n - WS_HEADER_MAX;
+		avail = o->pending < avail ? o->pending : avail;
+		n += ws_frame_header(dst + n, WS_OP_BINARY, avail);
+		n += outbuf_take(o, dst + n, avail);
+		o->pending -= avail;
+		return n;
+	}
+}
+
+/* outbuf_flush_tls for a WebSocket connection: everything, frame headers included, goes
+ * through the coalescing buffer. Same results as outbuf_flush_tls. */
+static int outbuf_flush_tls_ws(struct outbuf *o, struct tls_conn *t, struct ws_conn *w)
+{
+	t->write_want = TLS_WANT_NONE;
+	for (;;) {
+		if (t->woff == t->wlen) {
+			if (!t->wbuf && !(t->wbuf = malloc(TLS_COALESCE)))
+				return -ENOMEM;
+			t->woff = 0;
+			t->wlen = ws_fill(o, w, t->wbuf, TLS_COALESCE);
+			if (t->wlen == 0)
+				break;
+		}
+		long r = tls_write(t, t->wbuf + t->woff, t->wlen - t->woff);
+		if (r == -EAGAIN)
+			return 1;
+		if (r < 0)
+			return (int)r;
+		t->woff += (size_t)r;
+	}
+	free(t->wbuf);
+	t->wbuf = NULL;
+	t->woff = t->wlen = 0;
+	return 0;
+}
+
+/* One flush of c's output on its transport. Same results as outbuf_flush. */
+static int conn_flush_out(struct conn *c)
+{
+	if (c->tls)
+		return c->ws ? outbuf_flush_tls_ws(&c->out, c->tls, c->ws)
+		             : outbuf_flush_tls(&c->out, c->tls);
+	return c->ws ? outbuf_flush_ws(&c->out, c->ws, c->fd) : outbuf_flush(&c->out, c->fd);
+}
+
 /* Starts and stops the watchers of a TLS connection from what its blocked operations wait
  * for: reading stops while a read or the handshake waits for the socket to be writable (it
  * would fire again at once), writing is watched while any of them does. A write waiting for
@@ -363,14 +518,14 @@ static void conn_flush(struct conn *c)
 	if (c->tls) {
 		if (!c->tls->established)
 			return; /* output waits for the handshake */
-		int r = outbuf_flush_tls(&c->out, c->tls);
+		int r = conn_flush_out(c);
 		if (r < 0)
 			conn_close(c, c->tls->err[0] ? c->tls->err : "write failed");
 		else
 			conn_tls_watchers(c);
 		return;
 	}
-	int r = outbuf_flush(&c->out, c->fd);
+	int r = conn_flush_out(c);
 	if (r < 0) {
 		conn_close(c, "write failed");
 		return;
@@ -432,6 +587,24 @@ static inline void conn_consume(struct conn *c, size_t n)
 	}
 }
 
+/* Bytes read into b->rbuf: through the WebSocket layer first on a WebSocket connection (its
+ * replies are queued, the MQTT bytes it unwraps go to the framer). */
+static void conn_input(struct conn *c, size_t n)
+{
+	if (!c->ws) {
+		conn_consume(c, n);
+		return;
+	}
+	size_t payload = 0;
+	int r = ws_decode(c->ws, c->b->rbuf, n, &payload);
+	if (ws_ctl_pending(c->ws))
+		conn_mark_dirty(c);
+	if (payload)
+		conn_consume(c, payload);
+	if (r < 0 && !c->closing)
+		conn_close(c, c->ws->why ? c->ws->why : "WebSocket error");
+}
+
 static void conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
@@ -452,7 +625,7 @@ static void conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 			conn_close(c, "read failed");
 		return;
 	}
-	conn_consume(c, (size_t)n);
+	conn_input(c, (size_t)n);
 }
 
 /* Advances the TLS handshake. True once established: reading may go on. A failure is logged
@@ -507,7 +680,7 @@ static void conn_readable_tls(struct conn *c)
 		n += (size_t)r;
 	}
 	if (n > 0)
-		conn_consume(c, n);
+		conn_input(c, n);
 	if (c->closing)
 		return;
 	if (r == 0) {
@@ -576,11 +749,14 @@ struct conn *conn_new(struct broker *b, struct listener *l, int fd, const char *
 	c->b = b;
 	c->fd = fd;
 	c->listener = l;
-	if (l && l->tls_ctx && tls_conn_new(c, l->tls_ctx) < 0) {
-		close(fd);
-		free(c);
-		return NULL;
+	if (l && l->conf->protocol == LISTENER_WEBSOCKETS) {
+		if (!(c->ws = malloc(sizeof(*c->ws))))
+			goto fail;
+		/* A frame larger than the largest packet is refused (1009). */
+		ws_init(c->ws, b->cfg.max_packet_size ? b->cfg.max_packet_size : 268435460u);
 	}
+	if (l && l->tls_ctx && tls_conn_new(c, l->tls_ctx) < 0)
+		goto fail;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	mqtt_framer_init(&c->framer, b->cfg.max_packet_size);
 	ev_io_init(&c->rio, conn_readable, fd, EV_READ);
@@ -597,6 +773,11 @@ struct conn *conn_new(struct broker *b, struct listener *l, int fd, const char *
 		l->nconns++;
 	b->stats.connections_total++;
 	return c;
+fail:
+	close(fd);
+	free(c->ws);
+	free(c);
+	return NULL;
 }
 
 void conn_close(struct conn *c, const char *why)
@@ -608,6 +789,8 @@ void conn_close(struct conn *c, const char *why)
 		         c->session ? (const char *)c->session->client_id : NULL, c->peer,
 		         "disconnected: %s", why);
 	connection_lost(c, true);
+	if (c->ws)
+		ws_close(c->ws, WS_CLOSE_NORMAL); /* a close frame after the last output */
 	c->closing = true;
 	ev_io_stop(c->b->loop, &c->rio);
 	ev_timer_stop(c->b->loop, &c->timer);
@@ -643,6 +826,10 @@ static void conn_free(struct conn *c)
 	ev_timer_stop(b->loop, &c->timer);
 	if (c->listener)
 		c->listener->nconns--;
+	if (c->ws) {
+		ws_free(c->ws);
+		free(c->ws);
+	}
 	tls_conn_free(c->tls); /* before close: it may send close_notify */
 	close(c->fd);
 	outbuf_free(&c->out);
@@ -671,10 +858,8 @@ void conns_flush_and_reap(struct broker *b)
 		b->closing = c->next;
 		/* A last, non-blocking attempt to send what was queued (CONNACK or DISCONNECT
 		 * with the reason of the close). */
-		if (!c->tls)
-			(void)outbuf_flush(&c->out, c->fd);
-		else if (c->tls->established && !c->tls->failed)
-			(void)outbuf_flush_tls(&c->out, c->tls);
+		if (!c->tls || (c->tls->established && !c->tls->failed))
+			(void)conn_flush_out(c);
 		conn_free(c);
 	}
 }

@@ -1,5 +1,5 @@
-/* listener.c - TCP listening sockets (IPv4 and IPv6), their TLS contexts (tls.c), accepting
- * connections, and re-reading TLS certificates on SIGHUP. */
+/* listener.c - TCP listening sockets (IPv4 and IPv6) for MQTT and MQTT over WebSockets, their
+ * TLS contexts (tls.c), accepting connections, and re-reading TLS certificates on SIGHUP. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -173,7 +173,7 @@ int listeners_open(struct broker *b)
 		const struct listener_conf *conf = &b->cfg.listeners[i];
 		if (conf->protocol == LISTENER_MQTTSN)
 			continue; /* UDP: sn_listeners_open() */
-		if (conf->protocol != LISTENER_MQTT) {
+		if (conf->protocol != LISTENER_MQTT && conf->protocol != LISTENER_WEBSOCKETS) {
 			log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
 			         "%s:%d: listener %u: protocol not served yet; skipped",
 			         conf->source_file ? conf->source_file : "?", conf->source_line,
@@ -194,8 +194,10 @@ int listeners_open(struct broker *b)
 		if (err < 0)
 			continue;
 		log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL,
-		         "listening for MQTT%s on %s port %u", ctx ? " over TLS" : "",
-		         conf->bind_address ? conf->bind_address : "*", conf->port);
+		         "listening for MQTT%s%s on %s port %u",
+		         conf->protocol == LISTENER_WEBSOCKETS ? " over WebSockets" : "",
+		         ctx ? " over TLS" : "", conf->bind_address ? conf->bind_address : "*",
+		         conf->port);
 		tls++;
 	}
 	if (tls) {

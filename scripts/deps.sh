@@ -11,7 +11,7 @@ packages=(
 	# kernel fast path
 	libbpf-dev bpftool linux-libc-dev iproute2
 	# tests: coverage, interop peers
-	gcovr libpaho-mqtt-dev mosquitto mosquitto-clients
+	gcovr libpaho-mqtt-dev mosquitto mosquitto-clients python3-paho-mqtt
 )
 
 missing=()

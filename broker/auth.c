@@ -1,12 +1,9 @@
 /* auth.c - password_file (mosquitto_passwd's $7$ PBKDF2-SHA512 and $6$ SHA-512 lines), the
  * password check in constant time, and the CONNECT authentication decision. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -14,6 +11,7 @@
 #include "acl.h"
 #include "auth.h"
 #include "broker.h"
+#include "file.h"
 
 #define AUTH_FILE_MAX   (16u << 20)
 #define AUTH_HASH_LEN   64 /* SHA-512 */
@@ -42,44 +40,10 @@ int auth_read_file(const char *path, char **out, char *err, size_t errlen)
 {
 	char *buf = NULL;
 	size_t n = 0;
-	int rc = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
+	int rc = read_small_file(path, AUTH_FILE_MAX, &buf, &n);
 
-	if (fd < 0) {
-		rc = -errno;
+	if (rc < 0)
 		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto out;
-	}
-	buf = malloc(AUTH_FILE_MAX + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, AUTH_FILE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > AUTH_FILE_MAX) {
-			rc = -EFBIG;
-			goto out;
-		}
-	}
-	buf[n] = '\0';
 	if (memchr(buf, '\0', n)) {
 		rc = -EINVAL;
 		goto out;
@@ -93,8 +57,6 @@ out:
 		         : rc == -EINVAL ? "NUL byte in the file"
 		                         : strerror(-rc));
 	free(buf);
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 

@@ -1,72 +1,23 @@
-/* config_file.c - configuration files: reading one (size limit, no NUL byte), config_load_file,
- * and mosquitto's include_dir (every *.conf file of a directory, in strcmp order). */
+/* config_file.c - configuration files: reading one (file.c reads it; no NUL byte allowed),
+ * config_load_file, and mosquitto's include_dir (every *.conf file of a directory, in strcmp
+ * order). */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "config_internal.h"
+#include "file.h"
 
 #define CONFIG_MAX_FILE   (1024 * 1024)
 #define INCLUDE_MAX_FILES 1024
-
-/* Reads the whole file (at most CONFIG_MAX_FILE bytes) into an owned NUL-terminated buffer. */
-static int read_file(const char *path, char **out, size_t *len)
-{
-	char *buf = NULL;
-	size_t n = 0;
-	int rc = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto out;
-	}
-	if (!(buf = malloc(CONFIG_MAX_FILE + 1))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, CONFIG_MAX_FILE + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > CONFIG_MAX_FILE) {
-			rc = -EFBIG;
-			goto out;
-		}
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
 
 int cfgp_read_file(const char *path, char **out, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int rc = read_file(path, &text, &len);
+	int rc = read_small_file(path, CONFIG_MAX_FILE, &text, &len);
 	if (rc) {
 		if (errlen)
 			snprintf(err, errlen, "%s: %s", path,

@@ -1,13 +1,9 @@
 /* test_paho_v5.c - MQTT 5 end to end with the Eclipse Paho synchronous client (MQTTClient,
- * MQTTVERSION_5): forwarded properties, message expiry, subscription identifiers, subscription
- * options, topic aliases, shared subscriptions, the client's limits (Receive Maximum, Maximum
- * Packet Size), the server's CONNACK properties, session expiry and reason codes.
+ * MQTTVERSION_5): forwarded properties, subscription identifiers, subscription options, topic
+ * aliases, shared subscriptions, Maximum Packet Size, the server's CONNACK properties and
+ * reason codes. Sessions, message expiry and Receive Maximum: test_paho_v5_session.c.
  *
- * Usage: test_paho_v5 [BROKER_BINARY] (default $MQTT_FAST_BIN). Port 22020.
- *
- * Ordering trick: a client goes offline with DISCONNECT reason 0x04 (Disconnect with Will
- * Message) and a will on v5/fence/ID; when a watcher receives that will, the broker has
- * processed the DISCONNECT, so later publishes find the session offline (no sleeping). */
+ * Usage: test_paho_v5 [BROKER_BINARY] (default $MQTT_FAST_BIN). Port 22020. */
 #include <MQTTClient.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,69 +12,11 @@
 
 #include "broker_fixture.h"
 #include "check.h"
+#include "paho_v5.h"
 
 #define PORT 22020
 
-/* Broker settings this suite checks against. */
-#define MAX_KEEPALIVE   10
-#define MAX_TOPIC_ALIAS 10
-#define MAX_INFLIGHT    20
-#define BROKER_EXTRA                                                                               \
-	"max_keepalive 10\n"                                                                       \
-	"max_topic_alias 10\n"                                                                     \
-	"max_inflight_messages 20\n"
-
-#define ARRIVE_MS 5000
-#define QUIET_MS  300
-
-static const char *g_uri;
-
-/* ---- Paho helpers ------------------------------------------------------------------------ */
-
-/* What the published callback saw last (sync mode: it runs inside our own calls). */
-static volatile int g_pub_done, g_pub_type, g_pub_reason;
-
-static void on_published(void *ctx, int dt, int packet_type, MQTTProperties *props,
-                         enum MQTTReasonCodes reason)
-{
-	(void)ctx;
-	(void)dt;
-	(void)props;
-	g_pub_type = packet_type;
-	g_pub_reason = (int)reason;
-	g_pub_done = 1;
-}
-
-static MQTTClient client_new(const char *id)
-{
-	MQTTClient c = NULL;
-	MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
-	co.MQTTVersion = MQTTVERSION_5;
-	int rc =
-	        MQTTClient_createWithOptions(&c, g_uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
-	CHECK_EQ(rc, MQTTCLIENT_SUCCESS);
-	if (rc != MQTTCLIENT_SUCCESS)
-		return NULL;
-	CHECK_EQ(MQTTClient_setPublished(c, NULL, on_published), MQTTCLIENT_SUCCESS);
-	return c;
-}
-
-static void prop_int(MQTTProperties *ps, enum MQTTPropertyCodes id, unsigned v)
-{
-	MQTTProperty p = {.identifier = id};
-	switch (MQTTProperty_getType(id)) {
-	case MQTTPROPERTY_TYPE_BYTE:
-		p.value.byte = (unsigned char)v;
-		break;
-	case MQTTPROPERTY_TYPE_TWO_BYTE_INTEGER:
-		p.value.integer2 = (unsigned short)v;
-		break;
-	default:
-		p.value.integer4 = v;
-		break;
-	}
-	CHECK_EQ(MQTTProperties_add(ps, &p), 0);
-}
+/* ---- Property helpers -------------------------------------------------------------------- */
 
 /* String or binary data property (copied by Paho). */
 static void prop_bytes(MQTTProperties *ps, enum MQTTPropertyCodes id, const void *data, int len)
@@ -97,227 +35,6 @@ static void prop_user(MQTTProperties *ps, const char *k, const char *v)
 	p.value.value.data = (char *)v;
 	p.value.value.len = (int)strlen(v);
 	CHECK_EQ(MQTTProperties_add(ps, &p), 0);
-}
-
-/* CONNECT parameters; zero fields mean "not sent". */
-struct copts {
-	int clean;
-	int keepalive; /* 0 = 30 */
-	unsigned session_expiry;
-	unsigned receive_max;
-	unsigned max_packet;
-	bool fence_will; /* will on v5/fence/ID, for go_offline() */
-};
-
-/* Connects; returns the reason code (0 on success, else the CONNACK reason or -1) and, when
- * non-NULL, the CONNACK properties (owned: MQTTProperties_free). */
-static int connect5(MQTTClient c, const char *id, const struct copts *o, MQTTProperties *connack)
-{
-	MQTTClient_connectOptions co = MQTTClient_connectOptions_initializer5;
-	MQTTClient_willOptions will = MQTTClient_willOptions_initializer;
-	MQTTProperties props = MQTTProperties_initializer;
-	char will_topic[128];
-
-	co.cleanstart = o->clean;
-	co.keepAliveInterval = o->keepalive ? o->keepalive : 30;
-	co.connectTimeout = 5;
-	if (o->session_expiry)
-		prop_int(&props, MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL, o->session_expiry);
-	if (o->receive_max)
-		prop_int(&props, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM, o->receive_max);
-	if (o->max_packet)
-		prop_int(&props, MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE, o->max_packet);
-	if (o->fence_will) {
-		snprintf(will_topic, sizeof(will_topic), "v5/fence/%s", id);
-		will.topicName = will_topic;
-		will.message = "offline";
-		will.qos = 1;
-		co.will = &will;
-	}
-	MQTTResponse r = MQTTClient_connect5(c, &co, &props, NULL);
-	int rc = r.reasonCode;
-	if (rc == 0 && !MQTTClient_isConnected(c))
-		rc = -1;
-	if (connack)
-		*connack = r.properties ? MQTTProperties_copy(r.properties)
-		                        : (MQTTProperties)MQTTProperties_initializer;
-	MQTTResponse_free(r);
-	MQTTProperties_free(&props);
-	return rc;
-}
-
-/* A connected client with a default clean session, or NULL (a failed check). */
-static MQTTClient client_up(const char *id)
-{
-	MQTTClient c = client_new(id);
-	if (!c)
-		return NULL;
-	struct copts o = {.clean = 1};
-	int rc = connect5(c, id, &o, NULL);
-	CHECK_EQ(rc, 0);
-	if (rc != 0)
-		MQTTClient_destroy(&c);
-	return c;
-}
-
-static void client_down(MQTTClient *c)
-{
-	if (!*c)
-		return;
-	if (MQTTClient_isConnected(*c))
-		CHECK_EQ(MQTTClient_disconnect5(*c, 1000, MQTTREASONCODE_SUCCESS, NULL),
-		         MQTTCLIENT_SUCCESS);
-	MQTTClient_destroy(c);
-}
-
-/* Subscribes; returns the SUBACK reason code, or -1. sub_id 0 = none. */
-static int subscribe5(MQTTClient c, const char *filter, int qos, const MQTTSubscribe_options *so,
-                      unsigned sub_id)
-{
-	MQTTSubscribe_options def = MQTTSubscribe_options_initializer;
-	MQTTProperties props = MQTTProperties_initializer;
-	if (sub_id)
-		prop_int(&props, MQTTPROPERTY_CODE_SUBSCRIPTION_IDENTIFIER, sub_id);
-	MQTTResponse r = MQTTClient_subscribe5(c, filter, qos,
-	                                       (MQTTSubscribe_options *)(so ? so : &def), &props);
-	int rc = (int)r.reasonCode;
-	if (r.reasonCodeCount > 0 && r.reasonCodes)
-		rc = (int)r.reasonCodes[0];
-	MQTTResponse_free(r);
-	MQTTProperties_free(&props);
-	return rc;
-}
-
-/* Publishes and waits for the QoS flow; returns the reason code of the flow's last packet as
- * the published callback saw it (PUBACK for QoS 1, PUBCOMP for QoS 2; 0 for QoS 0), a Paho
- * error code (< 0) or -1. Borrows props (may be NULL). */
-static int publish5(MQTTClient c, const char *topic, const void *payload, int len, int qos,
-                    int retained, MQTTProperties *props)
-{
-	MQTTProperties none = MQTTProperties_initializer;
-	MQTTClient_deliveryToken tok = 0;
-	g_pub_done = 0;
-	g_pub_reason = -1;
-	MQTTResponse r = MQTTClient_publish5(c, topic, len, payload, qos, retained,
-	                                     props ? props : &none, &tok);
-	int rc = (int)r.reasonCode;
-	MQTTResponse_free(r);
-	if (rc < 0 || rc >= 0x80)
-		return rc;
-	if (qos == 0)
-		return 0;
-	if (MQTTClient_waitForCompletion(c, tok, ARRIVE_MS) != MQTTCLIENT_SUCCESS)
-		return -1;
-	/* Without callbacks set the client has no thread of its own and the published callback
-	 * runs inside the wait above; the bounded loop only guards against a library that defers
-	 * it to another thread. */
-	for (int i = 0; i < 100 && !g_pub_done; i++)
-		fixture_sleep_ms(10);
-	return g_pub_done ? g_pub_reason : -1;
-}
-
-static void pub_str(MQTTClient c, const char *topic, const char *payload, int qos, int retained)
-{
-	int rc = publish5(c, topic, payload, (int)strlen(payload), qos, retained, NULL);
-	CHECK(rc == 0 || rc == MQTTREASONCODE_NO_MATCHING_SUBSCRIBERS);
-}
-
-/* One received message; free with msg_free. */
-struct rx {
-	char *topic;
-	MQTTClient_message *m;
-};
-
-static void msg_free(struct rx *r)
-{
-	if (r->m)
-		MQTTClient_freeMessage(&r->m);
-	if (r->topic)
-		MQTTClient_free(r->topic);
-	r->topic = NULL;
-	r->m = NULL;
-}
-
-/* Waits up to timeout_ms for a message: 1 (r filled), 0 timeout, or a negative Paho code. */
-static int receive(MQTTClient c, int timeout_ms, struct rx *r)
-{
-	int64_t end = fixture_now_ms() + timeout_ms;
-	r->topic = NULL;
-	r->m = NULL;
-	for (;;) {
-		int64_t left = end - fixture_now_ms();
-		int tlen = 0;
-		int rc = MQTTClient_receive(c, &r->topic, &tlen, &r->m,
-		                            (unsigned long)(left > 0 ? left : 0));
-		if (rc < 0 && rc != MQTTCLIENT_TOPICNAME_TRUNCATED)
-			return rc;
-		if (r->m)
-			return 1;
-		if (left <= 0)
-			return 0;
-	}
-}
-
-/* Receives the next message and checks its topic and payload; returns 1 when it matched, 0
- * otherwise. The message stays in *r for further checks (free with msg_free). */
-#define EXPECT_RX(c, r, topic, payload) expect_rx_(c, r, topic, payload, __LINE__)
-
-static int expect_rx_(MQTTClient c, struct rx *r, const char *topic, const char *payload, int line)
-{
-	unsigned before = check_state_.failed;
-	int rc = receive(c, ARRIVE_MS, r);
-	CHECK_EQ(rc, 1);
-	if (rc == 1) {
-		CHECK_MEM(r->topic, strlen(r->topic), topic, strlen(topic));
-		CHECK_MEM(r->m->payload, r->m->payloadlen, payload, strlen(payload));
-	}
-	if (check_state_.failed != before) {
-		fprintf(stderr, "    (line %d expected %s \"%s\"", line, topic, payload);
-		if (rc == 1)
-			fprintf(stderr, ", got %s \"%.*s\"", r->topic, r->m->payloadlen,
-			        (const char *)r->m->payload);
-		fprintf(stderr, ")\n");
-		return 0;
-	}
-	return 1;
-}
-
-/* Checks that nothing arrives for QUIET_MS. */
-#define EXPECT_NONE(c) expect_none_(c, __LINE__)
-
-static void expect_none_(MQTTClient c, int line)
-{
-	struct rx r;
-	int rc = receive(c, QUIET_MS, &r);
-	CHECK_EQ(rc, 0);
-	if (rc == 1)
-		fprintf(stderr, "    line %d: unexpected message on %s: %.*s\n", line, r.topic,
-		        r.m->payloadlen, (const char *)r.m->payload);
-	msg_free(&r);
-}
-
-/* A watcher for go_offline(), subscribed to v5/fence/#; one per test (an idle client would
- * outlive the Server Keep Alive). */
-static MQTTClient fence_up(void)
-{
-	MQTTClient f = client_up("v5-fence");
-	if (f)
-		CHECK_EQ(subscribe5(f, "v5/fence/#", 1, NULL, 0), 1);
-	return f;
-}
-
-/* Takes `c` (connected with fence_will) offline and waits until the broker has processed its
- * DISCONNECT: the watcher `fence` receives its will. */
-static void go_offline(MQTTClient c, const char *id, MQTTClient fence)
-{
-	char topic[128];
-	struct rx r;
-	snprintf(topic, sizeof(topic), "v5/fence/%s", id);
-	CHECK_EQ(MQTTClient_disconnect5(c, 1000, MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE, NULL),
-	         MQTTCLIENT_SUCCESS);
-	if (!fence || !EXPECT_RX(fence, &r, topic, "offline"))
-		fprintf(stderr, "    go_offline(%s): the fence will did not arrive\n", id);
-	msg_free(&r);
 }
 
 static MQTTProperty *prop_at(MQTTClient_message *m, enum MQTTPropertyCodes id, int i)
@@ -434,134 +151,6 @@ static void test_forwarded_properties(void)
 out:
 	client_down(&sub);
 	client_down(&pub);
-}
-
-/* Message Expiry Interval: an expired message is not delivered to an offline session
- * [MQTT-3.3.2-5]; a live one carries the remaining interval [MQTT-3.3.2-6]. Also Session
- * Expiry Interval 1 s: after the same wait the session and its subscription are gone
- * [MQTT-3.1.2-23], observed as PUBACK 0x10 for its topic. */
-static void test_expiry(void)
-{
-	MQTTClient fence = fence_up();
-	MQTTClient c = client_new("v5-exp"), brief = client_new("v5-exp-brief");
-	MQTTClient pub = client_up("v5-exp-pub");
-	struct copts o = {.clean = 1, .session_expiry = 300, .fence_will = true};
-	struct copts ob = {.clean = 1, .session_expiry = 1, .fence_will = true};
-	struct rx r = {0};
-	if (!c || !brief || !pub)
-		goto out;
-	CHECK_EQ(connect5(c, "v5-exp", &o, NULL), 0);
-	CHECK_EQ(subscribe5(c, "v5/exp/t", 1, NULL, 0), 1);
-	go_offline(c, "v5-exp", fence);
-	CHECK_EQ(connect5(brief, "v5-exp-brief", &ob, NULL), 0);
-	CHECK_EQ(subscribe5(brief, "v5/exp/brief", 1, NULL, 0), 1);
-	go_offline(brief, "v5-exp-brief", fence);
-	/* The brief session is still there right after going offline. */
-	CHECK_EQ(publish5(pub, "v5/exp/brief", "kept", 4, 1, 0, NULL), 0);
-
-	MQTTProperties ps = MQTTProperties_initializer;
-	prop_int(&ps, MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL, 1);
-	CHECK_EQ(publish5(pub, "v5/exp/t", "short", 5, 1, 0, &ps), 0);
-	MQTTProperties_free(&ps);
-	prop_int(&ps, MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL, 60);
-	CHECK_EQ(publish5(pub, "v5/exp/t", "long", 4, 1, 0, &ps), 0);
-	MQTTProperties_free(&ps);
-	/* Retained messages expire too: a later subscriber gets only the unexpired one. */
-	prop_int(&ps, MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL, 1);
-	CHECK(publish5(pub, "v5/expret/short", "r-short", 7, 1, 1, &ps) >= 0);
-	MQTTProperties_free(&ps);
-	prop_int(&ps, MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL, 60);
-	CHECK(publish5(pub, "v5/expret/long", "r-long", 6, 1, 1, &ps) >= 0);
-	MQTTProperties_free(&ps);
-	int64_t published = fixture_now_ms();
-	fixture_sleep_ms(2500);
-
-	CHECK_EQ(subscribe5(pub, "v5/expret/+", 1, NULL, 0), 1);
-	if (EXPECT_RX(pub, &r, "v5/expret/long", "r-long")) {
-		CHECK_EQ(r.m->retained, 1);
-		int left = MQTTProperties_getNumericValue(
-		        &r.m->properties, MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL);
-		CHECK(left >= 50 && left <= 58);
-	}
-	msg_free(&r);
-	EXPECT_NONE(pub); /* r-short expired [MQTT-3.3.2-5] */
-	CHECK(publish5(pub, "v5/expret/long", "", 0, 1, 1, NULL) >= 0);
-	CHECK(publish5(pub, "v5/expret/short", "", 0, 1, 1, NULL) >= 0);
-	EXPECT_RX(pub, &r, "v5/expret/long", ""); /* the clearing publishes, live */
-	msg_free(&r);
-	EXPECT_RX(pub, &r, "v5/expret/short", "");
-	msg_free(&r);
-
-	/* Session expired (1 s): nobody subscribes to its topic any more. */
-	CHECK_EQ(publish5(pub, "v5/exp/brief", "gone", 4, 1, 0, NULL),
-	         MQTTREASONCODE_NO_MATCHING_SUBSCRIBERS);
-
-	o.clean = 0;
-	o.fence_will = false;
-	CHECK_EQ(connect5(c, "v5-exp", &o, NULL), 0);
-	if (EXPECT_RX(c, &r, "v5/exp/t", "long")) {
-		CHECK(MQTTProperties_hasProperty(&r.m->properties,
-		                                 MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL));
-		int left = MQTTProperties_getNumericValue(
-		        &r.m->properties, MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL);
-		int waited = (int)((fixture_now_ms() - published + 999) / 1000);
-		/* At least 2.5 s went by: at most 58 left (rounded up); at least 60 - waited. */
-		CHECK(left <= 58);
-		CHECK(left >= 60 - waited - 1);
-		if (left > 58 || left < 60 - waited - 1)
-			fprintf(stderr, "    remaining expiry %d after %d s\n", left, waited);
-	}
-	msg_free(&r);
-	EXPECT_NONE(c); /* "short" expired */
-	/* End the session: reconnect with clean start and no expiry. */
-	CHECK_EQ(MQTTClient_disconnect5(c, 1000, MQTTREASONCODE_SUCCESS, NULL), MQTTCLIENT_SUCCESS);
-	struct copts z = {.clean = 1};
-	CHECK_EQ(connect5(c, "v5-exp", &z, NULL), 0);
-out:
-	client_down(&c);
-	client_down(&brief);
-	client_down(&pub);
-	client_down(&fence);
-}
-
-/* Session Expiry Interval 60: reconnecting within it resumes the session with its
- * subscription and queued messages [MQTT-3.1.2-23]. A CONNECT without the property sets the
- * interval to 0: the session ends with that connection, observed as PUBACK 0x10 for its topic.
- * (Paho 1.3.12's MQTTClient does not report Session Present for MQTT 5, so that flag is
- * checked in test_paho_async.) */
-static void test_session_resume(void)
-{
-	MQTTClient fence = fence_up();
-	MQTTClient c = client_new("v5-sess"), pub = client_up("v5-sess-pub");
-	struct copts o = {.clean = 1, .session_expiry = 60, .fence_will = true};
-	struct rx r = {0};
-	if (!c || !pub)
-		goto out;
-	CHECK_EQ(connect5(c, "v5-sess", &o, NULL), 0);
-	CHECK_EQ(subscribe5(c, "v5/sess/t", 1, NULL, 0), 1);
-	go_offline(c, "v5-sess", fence);
-	CHECK_EQ(publish5(pub, "v5/sess/t", "while-away", 10, 1, 0, NULL), 0);
-
-	o.clean = 0;
-	CHECK_EQ(connect5(c, "v5-sess", &o, NULL), 0);
-	EXPECT_RX(c, &r, "v5/sess/t", "while-away");
-	msg_free(&r);
-	EXPECT_NONE(c);
-	go_offline(c, "v5-sess", fence);
-
-	/* Resumed again without a Session Expiry Interval: the session ends at disconnect. */
-	struct copts z = {.clean = 0, .fence_will = true};
-	CHECK_EQ(connect5(c, "v5-sess", &z, NULL), 0);
-	CHECK_EQ(publish5(pub, "v5/sess/t", "live", 4, 1, 0, NULL), 0);
-	EXPECT_RX(c, &r, "v5/sess/t", "live");
-	msg_free(&r);
-	go_offline(c, "v5-sess", fence);
-	CHECK_EQ(publish5(pub, "v5/sess/t", "nobody", 6, 1, 0, NULL),
-	         MQTTREASONCODE_NO_MATCHING_SUBSCRIBERS);
-out:
-	client_down(&c);
-	client_down(&pub);
-	client_down(&fence);
 }
 
 /* Two overlapping subscriptions with identifiers 1 and 2: ONE message carrying both
@@ -833,44 +422,6 @@ out:
 	client_down(&pub);
 }
 
-/* Receive Maximum 2 with 10 QoS 1 messages queued: all arrive, in order [MQTT-3.3.4-9]. */
-static void test_receive_maximum(void)
-{
-	MQTTClient fence = fence_up();
-	enum { N = 10 };
-	MQTTClient c = client_new("v5-rmax"), pub = client_up("v5-rmax-pub");
-	struct copts o = {.clean = 1, .session_expiry = 60, .receive_max = 2, .fence_will = true};
-	char payload[16];
-	struct rx r = {0};
-	if (!c || !pub)
-		goto out;
-	CHECK_EQ(connect5(c, "v5-rmax", &o, NULL), 0);
-	CHECK_EQ(subscribe5(c, "v5/rmax/t", 1, NULL, 0), 1);
-	go_offline(c, "v5-rmax", fence);
-	for (int i = 0; i < N; i++) {
-		snprintf(payload, sizeof(payload), "q%02d", i);
-		pub_str(pub, "v5/rmax/t", payload, 1, 0);
-	}
-	o.clean = 0;
-	CHECK_EQ(connect5(c, "v5-rmax", &o, NULL), 0);
-	for (int i = 0; i < N; i++) {
-		snprintf(payload, sizeof(payload), "q%02d", i);
-		if (EXPECT_RX(c, &r, "v5/rmax/t", payload))
-			CHECK_EQ(r.m->qos, 1);
-		msg_free(&r);
-	}
-	EXPECT_NONE(c);
-	CHECK_EQ(MQTTClient_disconnect5(c, 1000, MQTTREASONCODE_SUCCESS, NULL), MQTTCLIENT_SUCCESS);
-	o.clean = 1;
-	o.session_expiry = 0;
-	o.fence_will = false;
-	CHECK_EQ(connect5(c, "v5-rmax", &o, NULL), 0);
-out:
-	client_down(&c);
-	client_down(&pub);
-	client_down(&fence);
-}
-
 /* CONNACK properties: Server Keep Alive replaces a larger client keep alive (max_keepalive),
  * Receive Maximum and Topic Alias Maximum from the config (5.0 §3.2.2.3). Assigned Client
  * Identifier for an empty client id [MQTT-3.2.2-16]. */
@@ -1035,13 +586,10 @@ int main(int argc, char **argv)
 	test_retain_options();
 	test_topic_alias();
 	test_shared();
-	test_receive_maximum();
 	test_connack_properties();
 	test_v311_keepalive_limit();
 	test_max_packet_size();
 	test_reason_codes();
-	test_session_resume();
-	test_expiry();
 
 	CHECK_EQ(broker_fixture_stop(&f, check_state_.failed > 0), 0);
 	return check_report();

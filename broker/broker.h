@@ -226,6 +226,8 @@ void session_cancel_will(struct broker *b, struct session *s);
 
 /* ---- listener.c -------------------------------------------------------------------------- */
 
+/* "address:port" ("[v6]:port") of a socket address, for log lines. Borrows ss. */
+void peer_format(const struct sockaddr_storage *ss, char *out, size_t len);
 /* Opens and starts every configured MQTT listener. 0 or a negative errno (logged). */
 int listeners_open(struct broker *b);
 void listeners_close(struct broker *b);

@@ -135,14 +135,6 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 	return 0;
 }
 
-static bool releasing(const struct session *s, uint16_t packet_id)
-{
-	for (const struct delivery *d = s->inflight; d; d = d->next)
-		if (d->packet_id == packet_id && d->state == DELIVERY_WAIT_PUBCOMP)
-			return true;
-	return false;
-}
-
 int handle_puback(struct conn *c, uint8_t type, const struct mqtt_ack *p)
 {
 	struct broker *b = c->b;
@@ -159,7 +151,9 @@ int handle_puback(struct conn *c, uint8_t type, const struct mqtt_ack *p)
 		if (session_on_pubrec(s, p->packet_id, p->reason) < 0)
 			/* A resent PUBREC of a flow already releasing gets its PUBREL again. */
 			err = send_ack(c, MQTT_PUBREL, p->packet_id,
-			               releasing(s, p->packet_id) ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND,
+			               session_releasing(s, p->packet_id)
+			                       ? 0
+			                       : MQTT_RC_PACKET_ID_NOT_FOUND,
 			               "PUBREC for no message in flight");
 		else if (p->reason < 0x80)
 			err = send_ack(c, MQTT_PUBREL, p->packet_id, 0, NULL);

@@ -16,7 +16,7 @@
 #include "broker.h"
 #include "tls.h"
 
-static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len)
+void peer_format(const struct sockaddr_storage *ss, char *out, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
@@ -55,7 +55,7 @@ static void listener_accept(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		char peer[64];
-		format_peer(&ss, peer, sizeof(peer));
+		peer_format(&ss, peer, sizeof(peer));
 		if (l->conf->max_connections >= 0 &&
 		    l->nconns >= (uint32_t)l->conf->max_connections) {
 			log_line(&b->log, LOG_LEVEL_NOTICE, NULL, peer,
@@ -107,7 +107,7 @@ static int listener_bind(struct broker *b, const struct listener_conf *conf,
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
 			err = -errno;
 			char where[64];
-			format_peer((const struct sockaddr_storage *)ai->ai_addr, where,
+			peer_format((const struct sockaddr_storage *)ai->ai_addr, where,
 			            sizeof(where));
 			log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL, "cannot listen on %s: %s",
 			         where, strerror(-err));

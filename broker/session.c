@@ -360,3 +360,11 @@ int session_sub_remove(struct session *s, const uint8_t *filter, uint16_t len)
 	free(sub);
 	return 0;
 }
+
+bool session_releasing(const struct session *s, uint16_t packet_id)
+{
+	for (const struct delivery *d = s->inflight; d; d = d->next)
+		if (d->packet_id == packet_id && d->state == DELIVERY_WAIT_PUBCOMP)
+			return true;
+	return false;
+}

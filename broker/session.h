@@ -119,6 +119,10 @@ int session_on_puback(struct session *s, uint16_t packet_id);
 int session_on_pubrec(struct session *s, uint16_t packet_id, uint8_t reason);
 int session_on_pubcomp(struct session *s, uint16_t packet_id);
 
+/* True when the outbound QoS 2 delivery `packet_id` already got its PUBREC and waits for
+ * PUBCOMP: a resent PUBREC is then answered with PUBREL again [MQTT-4.3.3]. */
+bool session_releasing(const struct session *s, uint16_t packet_id);
+
 /* Inbound QoS 2. session_qos2_in_add returns 1 when the id is new (deliver the message), 0 when
  * it is already awaiting PUBREL (a DUP resend: do not deliver again [MQTT-4.3.3-9]), -ENOSPC when
  * `max` ids are already pending (Receive Maximum exceeded, 0x93), -ENOMEM.

@@ -45,14 +45,6 @@ void sn_reg_set(struct sn_client *c, uint16_t id, uint8_t state)
 	c->regs[c->nregs++] = (struct sn_reg){.topic_id = id, .state = state};
 }
 
-bool sn_releasing(const struct session *s, uint16_t msg_id)
-{
-	for (const struct delivery *d = s->inflight; d; d = d->next)
-		if (d->packet_id == msg_id && d->state == DELIVERY_WAIT_PUBCOMP)
-			return true;
-	return false;
-}
-
 /* ---- the topic a delivery goes out on ---------------------------------------------------- */
 
 struct sn_topic {

@@ -468,7 +468,7 @@ static void handle_message(struct sn_listener *l, const struct sockaddr_storage 
 	if (!c) {
 		char peer[96];
 		b->sn.stats.unknown_client++;
-		sn_peer_format(a, peer, sizeof(peer));
+		peer_format(a, peer, sizeof(peer));
 		sn_log_limited(b, peer, "MQTT-SN %s from an unknown client: dropped",
 		               mqttsn_type_name(m->type));
 		return;
@@ -506,7 +506,7 @@ void sn_handle_datagram(struct sn_listener *l, const struct sockaddr *from, sock
 		else
 			b->sn.stats.malformed++;
 		char peer[96];
-		sn_peer_format(&a, peer, sizeof(peer));
+		peer_format(&a, peer, sizeof(peer));
 		sn_log_limited(b, peer, "MQTT-SN datagram of %zu bytes dropped: %s", len,
 		               err == -ENOTSUP ? "unknown message type" : "malformed");
 		return;

@@ -35,8 +35,6 @@ void sn_client_move(struct sn_client *c, struct sn_listener *l, const struct soc
 /* sn_session.c */
 /* c->peer from its address (and node id). */
 void sn_format_peer(struct sn_client *c);
-/* "address:port" into out, for log lines about peers without a client entry. */
-void sn_peer_format(const struct sockaddr_storage *a, char *out, size_t len);
 /* A notice through the gateway's flood limiter (floods from one address stay one line). */
 void sn_log_limited(struct broker *b, const char *peer, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -64,8 +62,6 @@ void sn_handle_pingreq(struct sn_client *c, const struct mqttsn_pingreq *m);
 void sn_handle_disconnect(struct sn_client *c, const struct mqttsn_disconnect *m);
 
 /* sn_deliver.c */
-/* True when QoS 2 delivery `msg_id` is waiting for PUBCOMP (a resent PUBREC). */
-bool sn_releasing(const struct session *s, uint16_t msg_id);
 /* Records what the client knows about normal topic id `id`. */
 void sn_reg_set(struct sn_client *c, uint16_t id, uint8_t state);
 uint8_t sn_reg_get(const struct sn_client *c, uint16_t id);

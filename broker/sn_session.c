@@ -12,23 +12,9 @@
 
 /* ---- naming and logging ------------------------------------------------------------------ */
 
-void sn_peer_format(const struct sockaddr_storage *a, char *out, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)a;
-		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
-		snprintf(out, len, "[%s]:%u", host, ntohs(s->sin6_port));
-	} else {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)a;
-		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
-		snprintf(out, len, "%s:%u", host, ntohs(s->sin_port));
-	}
-}
-
 void sn_format_peer(struct sn_client *c)
 {
-	sn_peer_format(&c->addr, c->peer, sizeof(c->peer));
+	peer_format(&c->addr, c->peer, sizeof(c->peer));
 	if (c->encapsulated) {
 		size_t n = strlen(c->peer);
 		for (uint8_t i = 0; i < c->node_id_len && n + 3 < sizeof(c->peer); i++)
@@ -240,7 +226,7 @@ static void publish_qos_m1(struct broker *b, const struct sockaddr_storage *a,
 	if (!b->cfg.sn_allow_qos_m1 || m->flags.topic_id_type == MQTTSN_TOPIC_NORMAL || !topic.p ||
 	    mqtt_topic_name_valid(topic.p, topic.len) < 0) {
 		b->sn.stats.qos_m1_dropped++;
-		sn_peer_format(a, peer, sizeof(peer));
+		peer_format(a, peer, sizeof(peer));
 		sn_log_limited(b, peer, "MQTT-SN QoS -1 PUBLISH dropped: %s",
 		               !b->cfg.sn_allow_qos_m1 ? "sn_allow_qos_m1 is false"
 		               : topic.p               ? "topic not allowed for QoS -1"
@@ -325,7 +311,7 @@ void sn_handle_ack(struct sn_client *c, const struct mqttsn_msg *m)
 		break;
 	case MQTTSN_PUBREC:
 		if (session_on_pubrec(s, m->msg_id.msg_id, 0) == 0 ||
-		    sn_releasing(s, m->msg_id.msg_id))
+		    session_releasing(s, m->msg_id.msg_id))
 			send_msg_id(c, MQTTSN_PUBREL, m->msg_id.msg_id);
 		break;
 	case MQTTSN_PUBREL:

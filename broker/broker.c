@@ -290,3 +290,13 @@ void broker_free(struct broker *b)
 	config_free(&b->cfg);
 	memset(b, 0, sizeof(*b));
 }
+
+struct session_limits broker_queue_limits(struct broker *b)
+{
+	return (struct session_limits){
+	        .max_queued_messages = b->cfg.max_queued_messages,
+	        .max_queued_bytes = b->cfg.max_queued_bytes,
+	        .max_total_bytes = b->cfg.memory_limit,
+	        .total_bytes = &b->stats.queued_bytes,
+	};
+}

@@ -116,6 +116,7 @@ struct broker_stats {
 	uint64_t publish_received, publish_sent;
 	uint64_t connections_total, protocol_errors;
 	uint32_t clients_connected, clients_maximum;
+	uint64_t queued_bytes; /* in every session's queue: what memory_limit bounds */
 };
 
 /* $SYS/broker/load/...: mosquitto's exponentially decayed per-minute rates, one per counter
@@ -258,6 +259,10 @@ void conn_close(struct conn *c, const char *why);
 void conn_disconnect(struct conn *c, uint8_t reason, const char *text, const char *why);
 /* True when the client reads so slowly that QoS 0 output to it should be dropped. */
 bool conn_output_congested(const struct conn *c);
+
+/* The queue bounds every session gets (max_queued_messages, max_queued_bytes, memory_limit
+ * against b->stats.queued_bytes). */
+struct session_limits broker_queue_limits(struct broker *b);
 /* Restarts the keep-alive timer after a packet was received. */
 void conn_touch(struct conn *c);
 /* Flushes pending output of every dirty connection and frees closed ones. */

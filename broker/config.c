@@ -79,6 +79,9 @@ static const struct directive directives[] = {
         {"message_size_limit", D_UINT, GLOBAL(message_size_limit), 0, MQTT_MAX_PAYLOAD, 0},
         {"max_keepalive", D_UINT, GLOBAL(max_keepalive), 10, 65535, 65535},
         {"max_topic_alias", D_UINT, GLOBAL(max_topic_alias), 0, 65535, 10},
+        {"max_topic_length", D_UINT, GLOBAL(max_topic_length), 1, 65535, 65535},
+        {"max_topic_levels", D_UINT, GLOBAL(max_topic_levels), 1, 65535, 128},
+        {"memory_limit", D_UINT, GLOBAL(memory_limit), 0, INT64_MAX, 0},
         {"retain_available", D_BOOL, GLOBAL(retain_available), .def = true},
         {"persistent_client_expiration", D_DURATION, GLOBAL(persistent_client_expiration), 3600,
          DURATION_MAX, 0},
@@ -135,7 +138,7 @@ static const char *const unsupported[] = {
         /* everything else */
         "bind_interface", "mount_point", "retained_persistence", "queue_qos0_messages",
         "upgrade_outgoing_qos", "check_retain_source", "max_qos", "maximum_qos",
-        "max_inflight_bytes", "memory_limit", "log_timestamp_format", "clientid_prefixes",
+        "max_inflight_bytes", "log_timestamp_format", "clientid_prefixes",
         "use_username_as_clientid", "listener_allow_anonymous", "listener_auto_id_prefix",
         "accept_protocol_versions", "enable_proxy_protocol"};
 

@@ -78,6 +78,12 @@ struct config {
 	uint32_t message_size_limit;   /* default 0 = unlimited; at most 268435455 */
 	uint16_t max_keepalive;        /* default 65535; 10..65535 */
 	uint16_t max_topic_alias;      /* default 10 */
+	uint32_t max_topic_length;     /* bytes of a topic name or filter; default 65535 */
+	uint32_t max_topic_levels;     /* levels of a topic name or filter; default 128 */
+	/* Bytes held in all clients' queues together (topic + payload of each queued message);
+	 * default 0 = unlimited. mosquitto's directive bounds its whole heap; here it bounds the
+	 * part a stalled subscriber can grow. */
+	uint64_t memory_limit;
 	bool retain_available;         /* default true */
 	/* Seconds after which a disconnected persistent session is dropped; 0 = never (default).
 	 * Written as N followed by h, d, w, m (30 days) or y (365 days), as mosquitto. */

@@ -8,6 +8,7 @@
 #include "acl.h"
 #include "auth.h"
 #include "broker.h"
+#include "topic_limits.h"
 #include "tls.h"
 
 /* The 3.1/3.1.1 CONNACK return code closest to an MQTT 5 reason code. */
@@ -76,6 +77,8 @@ static uint8_t connect_check(struct conn *c, const struct mqtt_connect *p, const
 			*why = "invalid will topic";
 			return MQTT_RC_TOPIC_NAME_INVALID;
 		}
+		if (!limits_topic_ok(cfg, p->will.topic.p, p->will.topic.len, why))
+			return MQTT_RC_TOPIC_NAME_INVALID;
 		if (p->will.retain && !cfg->retain_available) {
 			*why = "retained will but retain_available is false";
 			return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-13] */

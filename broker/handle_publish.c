@@ -6,6 +6,7 @@
 
 #include "acl.h"
 #include "broker.h"
+#include "topic_limits.h"
 
 /* Resolves the MQTT 5 Topic Alias: a topic with an alias sets it, an empty topic uses it
  * [MQTT-3.3.2-12 .. -18]. Returns 0 with *topic set, or -EPROTO with c->fail_reason. */
@@ -93,6 +94,20 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 		if (p->qos == 2)
 			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_QUOTA_EXCEEDED,
 			                too_big);
+		return 0;
+	}
+	const char *why;
+	if (!limits_topic_ok(&b->cfg, topic.p, topic.len, &why)) {
+		/* A policy limit, not a malformed packet: MQTT 5 answers Topic Name invalid
+		 * ("correctly formed but not accepted by this Server"); 3.1.1 has no code for it
+		 * and is acknowledged as usual, like an ACL denial. */
+		b->stats.msgs_dropped++;
+		log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, c->peer,
+		         "PUBLISH dropped: %s (%u bytes)", why, (unsigned)topic.len);
+		if (p->qos == 1)
+			return send_ack(c, MQTT_PUBACK, p->packet_id, MQTT_RC_TOPIC_NAME_INVALID, why);
+		if (p->qos == 2)
+			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_TOPIC_NAME_INVALID, why);
 		return 0;
 	}
 	if (!acl_can_write(b, s, topic.p, topic.len)) {

@@ -5,6 +5,7 @@
 
 #include "acl.h"
 #include "broker.h"
+#include "topic_limits.h"
 
 /* A subscription that gets retained messages once its SUBACK is out. */
 struct retained_req {
@@ -21,10 +22,7 @@ struct retained_ctx {
 static void queue_retained(void *ctx, struct msg *m)
 {
 	struct retained_ctx *rc = ctx;
-	const struct session_limits lim = {
-	        .max_queued_messages = rc->b->cfg.max_queued_messages,
-	        .max_queued_bytes = rc->b->cfg.max_queued_bytes,
-	};
+	const struct session_limits lim = broker_queue_limits(rc->b);
 	if (!acl_can_read(rc->b, rc->s, m->topic, m->topic_len))
 		return; /* acl_file: no read access to this retained topic */
 	uint8_t qos = m->qos < rc->req->sub.qos ? m->qos : rc->req->sub.qos;
@@ -46,6 +44,11 @@ static int subscribe_one(struct conn *c, const struct mqtt_subscription *sub, ui
 
 	*want_retained = false;
 	if (mqtt_topic_filter_valid(sub->filter.p, sub->filter.len) < 0) {
+		*code = v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_RC_UNSPECIFIED_ERROR;
+		return 0;
+	}
+	if (!limits_topic_ok(&b->cfg, sub->filter.p, sub->filter.len, NULL)) {
+		/* max_topic_length / max_topic_levels: well formed, not accepted here. */
 		*code = v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_RC_UNSPECIFIED_ERROR;
 		return 0;
 	}

@@ -69,10 +69,7 @@ static void route_visit(void *ctx, void *owner, const struct sub_opts *o, bool s
 static void deliver(struct broker *b, const struct route_target *t, struct msg *m)
 {
 	struct session *s = t->s;
-	const struct session_limits lim = {
-	        .max_queued_messages = b->cfg.max_queued_messages,
-	        .max_queued_bytes = b->cfg.max_queued_bytes,
-	};
+	const struct session_limits lim = broker_queue_limits(b);
 
 	/* acl_file: read access is checked per message, per subscriber (mosquitto). */
 	if (!acl_can_read(b, s, m->topic, m->topic_len))
@@ -91,10 +88,12 @@ static void deliver(struct broker *b, const struct route_target *t, struct msg *
 		b->stats.msgs_dropped++;
 		if (log_ratelimit(&b->drop_ratelimit, broker_now_ms(b)))
 			log_line(&b->log, LOG_LEVEL_WARNING, (const char *)s->client_id, NULL,
-			         "queue full (max_queued_messages %u / max_queued_bytes %llu): "
-			         "message on %.*s dropped",
+			         "queue full (max_queued_messages %u / max_queued_bytes %llu / "
+			         "memory_limit %llu, %llu bytes queued in all): message on %.*s dropped",
 			         b->cfg.max_queued_messages,
-			         (unsigned long long)b->cfg.max_queued_bytes, (int)m->topic_len,
+			         (unsigned long long)b->cfg.max_queued_bytes,
+			         (unsigned long long)b->cfg.memory_limit,
+			         (unsigned long long)b->stats.queued_bytes, (int)m->topic_len,
 			         (const char *)m->topic);
 		return;
 	}

@@ -28,10 +28,26 @@ struct session *session_new(const uint8_t *client_id, uint16_t len)
 	return s;
 }
 
+/* Bytes a queued delivery of m counts against max_queued_bytes and memory_limit. */
+static uint64_t msg_queue_bytes(const struct msg *m)
+{
+	return (uint64_t)m->topic_len + m->payload_len;
+}
+
+/* Takes a delivery out of the broker-wide count, once. */
+static void delivery_uncount(struct delivery *d)
+{
+	if (d->total_bytes) {
+		*d->total_bytes -= msg_queue_bytes(d->m);
+		d->total_bytes = NULL;
+	}
+}
+
 void delivery_free(struct delivery *d)
 {
 	if (!d)
 		return;
+	delivery_uncount(d);
 	msg_unref(d->m);
 	free(d->sub_ids);
 	free(d);
@@ -78,12 +94,6 @@ int session_set_username(struct session *s, const uint8_t *u, uint16_t len)
 	return 0;
 }
 
-/* Bytes a queued delivery of m counts against max_queued_bytes. */
-static uint64_t msg_queue_bytes(const struct msg *m)
-{
-	return (uint64_t)m->topic_len + m->payload_len;
-}
-
 int session_enqueue(struct session *s, const struct session_limits *lim, struct msg *m, uint8_t qos,
                     bool retain, const uint32_t *sub_ids, uint8_t nsub_ids)
 {
@@ -95,7 +105,9 @@ int session_enqueue(struct session *s, const struct session_limits *lim, struct 
 	/* Queue bounds; a NULL lim means unbounded. The count can never wrap either. */
 	if (s->queued_count == UINT32_MAX ||
 	    (lim && lim->max_queued_messages && s->queued_count >= lim->max_queued_messages) ||
-	    (lim && lim->max_queued_bytes && s->queued_bytes + bytes > lim->max_queued_bytes)) {
+	    (lim && lim->max_queued_bytes && s->queued_bytes + bytes > lim->max_queued_bytes) ||
+	    (lim && lim->total_bytes && lim->max_total_bytes &&
+	     *lim->total_bytes + bytes > lim->max_total_bytes)) {
 		s->dropped++;
 		return -ENOBUFS;
 	}
@@ -126,6 +138,10 @@ int session_enqueue(struct session *s, const struct session_limits *lim, struct 
 	s->queue_tail = d;
 	s->queued_count++;
 	s->queued_bytes += bytes;
+	if (lim && lim->total_bytes) {
+		d->total_bytes = lim->total_bytes;
+		*d->total_bytes += bytes;
+	}
 	return 0;
 
 fail:
@@ -143,6 +159,7 @@ static struct delivery *queue_pop(struct session *s)
 	d->next = NULL;
 	s->queued_count--;
 	s->queued_bytes -= msg_queue_bytes(d->m);
+	delivery_uncount(d);
 	return d;
 }
 

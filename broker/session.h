@@ -31,6 +31,9 @@ struct delivery {
 	uint16_t packet_id; /* 0 for QoS 0 */
 	uint8_t nsub_ids;
 	uint32_t *sub_ids; /* owned, NULL when nsub_ids == 0 [MQTT-3.3.4-3] */
+	/* While queued: the broker-wide byte count this delivery is counted in (borrowed from
+	 * session_limits.total_bytes), NULL when not counted. */
+	uint64_t *total_bytes;
 };
 
 /* A subscription held by the session (the tree holds the matching entry). */
@@ -41,10 +44,15 @@ struct session_sub {
 	uint8_t filter[]; /* not NUL-terminated */
 };
 
-/* Queue bounds (mosquitto's max_queued_messages / max_queued_bytes); 0 = unbounded. */
+/* Queue bounds (mosquitto's max_queued_messages / max_queued_bytes); 0 = unbounded. With
+ * total_bytes (borrowed; the broker's count of bytes in every session's queue), a queued
+ * message is also counted there until it leaves the queue, and refused once max_total_bytes
+ * (memory_limit) would be exceeded. */
 struct session_limits {
 	uint32_t max_queued_messages;
 	uint64_t max_queued_bytes;
+	uint64_t max_total_bytes;
+	uint64_t *total_bytes;
 };
 
 /* The transport a session is attached to (session.conn's type). */

@@ -9,6 +9,7 @@
 #include "acl.h"
 #include "broker.h"
 #include "sn_internal.h"
+#include "topic_limits.h"
 
 /* ---- the client table: by address (+ wireless node id behind a forwarder) --------------- */
 
@@ -268,7 +269,8 @@ static void handle_willtopic(struct sn_client *c, const struct mqttsn_willtopic 
 {
 	if (!update && c->state != SN_WAIT_WILLTOPIC)
 		return;
-	if (!m->empty && mqtt_topic_name_valid(m->topic.p, m->topic.len) < 0) {
+	if (!m->empty && (mqtt_topic_name_valid(m->topic.p, m->topic.len) < 0 ||
+	                  !limits_topic_ok(&c->b->cfg, m->topic.p, m->topic.len, NULL))) {
 		if (update)
 			send_code(c, MQTTSN_WILLTOPICRESP, MQTTSN_RC_NOT_SUPPORTED);
 		else
@@ -352,7 +354,8 @@ static void handle_register(struct sn_client *c, const struct mqttsn_register *m
 	ack.topic_ack.msg_id = m->msg_id;
 	uint16_t id = 0;
 	if (mqtt_topic_name_valid(m->topic_name.p, m->topic_name.len) < 0 ||
-	    !mqtt_utf8_valid_view(m->topic_name)) {
+	    !mqtt_utf8_valid_view(m->topic_name) ||
+	    !limits_topic_ok(&b->cfg, m->topic_name.p, m->topic_name.len, NULL)) {
 		ack.topic_ack.code = MQTTSN_RC_NOT_SUPPORTED;
 	} else {
 		int err = topic_ids_assign(b->sn.ids, m->topic_name.p, m->topic_name.len, &id);

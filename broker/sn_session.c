@@ -9,6 +9,7 @@
 
 #include "acl.h"
 #include "sn_internal.h"
+#include "topic_limits.h"
 
 /* ---- naming and logging ------------------------------------------------------------------ */
 
@@ -338,10 +339,7 @@ struct sn_retained_ctx {
 static void sn_queue_retained(void *ctx, struct msg *m)
 {
 	struct sn_retained_ctx *rc = ctx;
-	const struct session_limits lim = {
-	        .max_queued_messages = rc->b->cfg.max_queued_messages,
-	        .max_queued_bytes = rc->b->cfg.max_queued_bytes,
-	};
+	const struct session_limits lim = broker_queue_limits(rc->b);
 	if (!acl_can_read(rc->b, rc->s, m->topic, m->topic_len))
 		return; /* acl_file: no read access to this retained topic */
 	uint8_t qos = m->qos < rc->qos ? m->qos : rc->qos;
@@ -374,7 +372,8 @@ void sn_handle_subscribe(struct sn_client *c, const struct mqttsn_subscribe *m, 
 	                ? m->topic_name
 	                : topic_by_id(b, m->flags.topic_id_type, m->topic_id, sbuf);
 	bool valid = filter.p && filter.len && mqtt_utf8_valid_view(filter) &&
-	             mqtt_topic_filter_valid(filter.p, filter.len) == 0;
+	             mqtt_topic_filter_valid(filter.p, filter.len) == 0 &&
+	             limits_topic_ok(&b->cfg, filter.p, filter.len, NULL);
 
 	if (!subscribe) {
 		if (valid) {

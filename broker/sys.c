@@ -168,6 +168,7 @@ void sys_publish(struct broker *b, bool force)
 	sys_put_u64(b, "$SYS/broker/subscriptions/count", subtree_count(b->subs));
 	sys_put_u64(b, "$SYS/broker/retained messages/count", retain_count(b->retained));
 	sys_put_u64(b, "$SYS/broker/heap/current", heap_current());
+	sys_put_u64(b, "$SYS/broker/store/messages/bytes", b->stats.queued_bytes);
 	sys_publish_sn(b, &sn_saved);
 	sys_load_update(b, &saved, now);
 	b->stats = saved;

@@ -29,6 +29,9 @@ static void test_defaults(void)
 	CHECK_EQ(c.message_size_limit, 0);
 	CHECK_EQ(c.max_keepalive, 65535);
 	CHECK_EQ(c.max_topic_alias, 10);
+	CHECK_EQ(c.max_topic_length, 65535);
+	CHECK_EQ(c.max_topic_levels, 128);
+	CHECK_EQ(c.memory_limit, 0);
 	CHECK_EQ(c.retain_available, true);
 	CHECK_EQ(c.persistent_client_expiration, 0);
 	CHECK_EQ(c.sys_interval, 10);
@@ -90,6 +93,9 @@ static const char full_conf[] =
         "message_size_limit 268435455\n"
         "max_keepalive 10\n"
         "max_topic_alias 65535\n"
+        "max_topic_length 300\n"
+        "max_topic_levels 7\n"
+        "memory_limit 1048576\n"
         "retain_available false\n"
         "persistent_client_expiration 2w\n"
         "sys_interval 0\n"
@@ -149,6 +155,9 @@ static void test_full(void)
 	CHECK_EQ(c.message_size_limit, 268435455);
 	CHECK_EQ(c.max_keepalive, 10);
 	CHECK_EQ(c.max_topic_alias, 65535);
+	CHECK_EQ(c.max_topic_length, 300);
+	CHECK_EQ(c.max_topic_levels, 7);
+	CHECK_EQ(c.memory_limit, 1048576);
 	CHECK_EQ(c.retain_available, false);
 	CHECK_EQ(c.persistent_client_expiration, 14 * 86400);
 	CHECK_EQ(c.sys_interval, 0);
@@ -180,7 +189,7 @@ static void test_full(void)
 	CHECK_EQ(l[0].protocol, LISTENER_MQTT);
 	CHECK(!l[0].implicit);
 	CHECK_STREQ(l[0].source_file, "full.conf");
-	CHECK_EQ(l[0].source_line, 31);
+	CHECK_EQ(l[0].source_line, 34);
 	CHECK(l[0].cafile == NULL && !l[0].require_certificate);
 	CHECK_EQ(l[1].port, 8883);
 	CHECK_STREQ(l[1].bind_address, "192.0.2.1");
@@ -196,7 +205,7 @@ static void test_full(void)
 	CHECK_EQ(l[2].port, 1884);
 	CHECK_EQ(l[2].protocol, LISTENER_MQTTSN);
 	CHECK_EQ(l[2].socket_domain, SOCKET_DOMAIN_IPV6);
-	CHECK_EQ(l[2].source_line, 44);
+	CHECK_EQ(l[2].source_line, 47);
 	CHECK_EQ(l[3].port, 8080);
 	CHECK_STREQ(l[3].bind_address, "::");
 	CHECK_EQ(l[3].protocol, LISTENER_WEBSOCKETS);
@@ -351,7 +360,12 @@ static void test_errors(void)
 	         "x.conf:1: include_dir: cannot open '/nonexistent/conf.d': No such file or "
 	         "directory"},
 	        {"max_qos 1\n", "x.conf:1: 'max_qos' is not supported by mqtt-fast yet"},
-	        {"memory_limit 0\n", "x.conf:1: 'memory_limit' is not supported by mqtt-fast yet"},
+	        {"max_inflight_bytes 0\n",
+	         "x.conf:1: 'max_inflight_bytes' is not supported by mqtt-fast yet"},
+	        {"memory_limit -1\n", "x.conf:1: memory_limit: -1 is out of range 0..9223372036854775807"},
+	        {"max_topic_levels 0\n", "x.conf:1: max_topic_levels: 0 is out of range 1..65535"},
+	        {"max_topic_length 70000\n",
+	         "x.conf:1: max_topic_length: 70000 is out of range 1..65535"},
 	        {"log_timestamp_format %H\n",
 	         "x.conf:1: 'log_timestamp_format' is not supported by mqtt-fast yet"},
 	        {"use_username_as_clientid true\n",

@@ -10,7 +10,7 @@
 
 #define U8(s) ((const uint8_t *)(s))
 
-static const struct session_limits unbounded = {0, 0};
+static const struct session_limits unbounded = {.max_queued_messages = 0};
 
 /* A message "t/<n>" with a payload of `payload_len` bytes; refs = 1. */
 static struct msg *mk(const char *topic, uint32_t payload_len, uint8_t qos)
@@ -462,6 +462,47 @@ static void test_packet_ids(void)
 	msg_unref(m2);
 }
 
+/* memory_limit: one byte count shared by every session's queue; a delivery is counted while it
+ * is queued, whichever way it leaves (sent, expired, freed with its session). */
+static void test_total_bound(void)
+{
+	uint64_t total = 0;
+	struct session_limits lim = {.max_total_bytes = 25, .total_bytes = &total};
+	struct session *a = mk_session(), *b = mk_session();
+	struct msg *m = mk("t", 9, 1); /* 10 bytes */
+
+	CHECK_EQ(session_enqueue(a, &lim, m, 1, false, NULL, 0), 0);
+	CHECK_EQ(session_enqueue(b, &lim, m, 0, false, NULL, 0), 0);
+	CHECK_EQ(total, 20);
+	/* The third would need 30 bytes in all: refused, whichever session it is for. */
+	CHECK_EQ(session_enqueue(a, &lim, m, 1, false, NULL, 0), -ENOBUFS);
+	CHECK_EQ(session_enqueue(b, &lim, m, 1, false, NULL, 0), -ENOBUFS);
+	CHECK_EQ(a->dropped + b->dropped, 2);
+	CHECK_EQ(total, 20);
+
+	/* Sending gives the bytes back (QoS 0 leaves owned, QoS 1 moves in flight). */
+	struct delivery *d = session_next(b, 10, 0);
+	CHECK(d != NULL && d->qos == 0 && d->total_bytes == NULL);
+	CHECK_EQ(total, 10);
+	delivery_free(d);
+	CHECK_EQ(total, 10);
+	CHECK(session_next(a, 10, 0) != NULL);
+	CHECK_EQ(total, 0);
+
+	/* Freeing a session with a queue gives its bytes back. */
+	CHECK_EQ(session_enqueue(b, &lim, m, 1, false, NULL, 0), 0);
+	CHECK_EQ(session_enqueue(b, &lim, m, 1, false, NULL, 0), 0);
+	CHECK_EQ(total, 20);
+	session_free(b);
+	CHECK_EQ(total, 0);
+	/* Without total_bytes nothing is counted. */
+	CHECK_EQ(session_enqueue(a, &unbounded, m, 1, false, NULL, 0), 0);
+	CHECK_EQ(total, 0);
+	session_free(a);
+	CHECK_EQ(m->refs, 1);
+	msg_unref(m);
+}
+
 static void test_bounds(void)
 {
 	struct session *s = mk_session();
@@ -469,7 +510,7 @@ static void test_bounds(void)
 	struct msg *small = mk("t", 4, 1); /* 5 bytes */
 
 	/* By count. */
-	struct session_limits by_count = {2, 0};
+	struct session_limits by_count = {.max_queued_messages = 2};
 	CHECK_EQ(session_enqueue(s, &by_count, m, 1, false, NULL, 0), 0);
 	CHECK_EQ(session_enqueue(s, &by_count, m, 0, false, NULL, 0), 0);
 	uint32_t ids[] = {7};
@@ -493,7 +534,7 @@ static void test_bounds(void)
 
 	/* By bytes: exactly at the bound fits, one byte over does not. */
 	s = mk_session();
-	struct session_limits by_bytes = {0, 25};
+	struct session_limits by_bytes = {.max_queued_bytes = 25};
 	CHECK_EQ(session_enqueue(s, &by_bytes, m, 1, false, NULL, 0), 0);
 	CHECK_EQ(session_enqueue(s, &by_bytes, m, 1, false, NULL, 0), 0);
 	CHECK_EQ(session_enqueue(s, &by_bytes, m, 1, false, NULL, 0), -ENOBUFS);
@@ -513,7 +554,7 @@ static void test_bounds(void)
 	CHECK_EQ(s->queued_bytes, 25);
 
 	/* A message larger than the whole bound is refused even on an empty queue. */
-	struct session_limits tiny = {0, 9};
+	struct session_limits tiny = {.max_queued_bytes = 9};
 	struct session *s2 = mk_session();
 	CHECK_EQ(session_enqueue(s2, &tiny, m, 1, false, NULL, 0), -ENOBUFS);
 	CHECK_EQ(s2->dropped, 1);
@@ -783,6 +824,7 @@ int main(void)
 	test_sent_redelivery();
 	test_packet_ids();
 	test_bounds();
+	test_total_bound();
 	test_expiry();
 	test_sub_ids();
 	test_qos2_in();

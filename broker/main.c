@@ -233,8 +233,9 @@ int main(int argc, char **argv)
 	if (b->cfg.pid_file)
 		unlink(b->cfg.pid_file);
 	log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL, "stopped");
-	broker_free(b);
+	broker_free(b); /* commits and closes the store first */
+	rc = b->exit_status;
 	free(b);
 	ev_loop_destroy(loop);
-	return 0;
+	return rc;
 }

@@ -344,6 +344,25 @@ fail:
 	return err;
 }
 
+/* Sessions whose expiry passed while the broker was down end now, before any client can
+ * resume them (the once-a-second tick would be too late); delayed wills they still had are
+ * published [MQTT-3.1.3-9]. */
+static void expire_overdue(struct broker *b)
+{
+	int64_t now = broker_now_ms(b);
+	struct session_table *t = &b->sessions;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct session *s = t->slots[i];
+		if (!s || !s->expires_at || s->expires_at > now)
+			continue;
+		log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, NULL,
+		         "session expired while the broker was stopped");
+		session_destroy(b, s);
+		b->clients_expired++;
+		i--; /* backward shift may have moved another entry into slot i */
+	}
+}
+
 /* mosquitto's save-file directives mean nothing here: say so once, at start. */
 static void explain_mosquitto_directives(struct broker *b)
 {
@@ -399,8 +418,9 @@ int store_open(struct broker *b)
 	if (err < 0)
 		return err;
 	st->broken = false;
+	expire_overdue(b);
 	explain_mosquitto_directives(b);
-	return 0;
+	return store_commit(b);
 }
 
 /* ---- committing --------------------------------------------------------------------------- */

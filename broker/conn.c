@@ -547,13 +547,18 @@ static void conn_writable(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct conn *c = w->data;
-	/* Output queued in this iteration may hold acks: durable first (store.h). */
-	if (store_commit(c->b) < 0)
-		return;
 	if (c->tls) {
 		conn_tls_resume(c);
 		if (c->closing)
 			return;
+	}
+	if (c->b->store) {
+		/* Output queued in this iteration may hold acks: it leaves from the ev_prepare
+		 * watcher, after the commit that makes them true (store.h). */
+		conn_mark_dirty(c);
+		if (c->session)
+			session_pump(c->b, c->session);
+		return;
 	}
 	conn_flush(c);
 	if (!c->closing && c->out.pending == 0 && c->session)

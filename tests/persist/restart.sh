@@ -3,7 +3,9 @@
 # retained messages (mosquitto_pub/sub), a persistent 3.1.1 session with its subscriptions and
 # the QoS 1/2 messages queued while it was offline, an MQTT 5 session whose expiry goes on from
 # the stored deadline (and ends while the broker is down), a persistent MQTT-SN session with
-# its queued message, and MQTT-SN topic ids that keep their numbers (mqtt-fast-pub/-sub --sn).
+# its queued message, MQTT-SN topic ids that keep their numbers (mqtt-fast-pub/-sub --sn), a
+# delayed will pending at the crash, and stores the daemon must refuse (held by another
+# process, corrupt): non-zero exit, the reason logged, the files untouched.
 # Ports 24010 (MQTT) and 24011 (MQTT-SN). Every case kills the broker with SIGKILL: nothing
 # depends on a clean shutdown.
 set -u
@@ -23,9 +25,14 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/mqtt-fast-restart.XXXXXX") || exit 1
 BROKER_PID=
 FAILED=0
 PASSED=0
+CLIENT_PIDS=()
 cleanup() {
+	local p
+	for p in "${CLIENT_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
 	[[ -n $BROKER_PID ]] && kill -9 "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
-	rm -rf "$TMP"
+	[[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -152,6 +159,53 @@ got=$(timeout -k 1 10 "$FSUB" --sn -h 127.0.0.1 -p "$SN_PORT" -c -i rs-sn-sub -q
 	-C 1 -W 5 -v 2>/dev/null)
 [[ $got == "rs/sn/q for-sn" ]] && pass "MQTT-SN persistent session: queued message after restart" ||
 	fail "MQTT-SN queued after restart: got '$got'"
+
+# ---- a delayed will of a persistent session survives the restart ------------------------
+# The will client is killed (no DISCONNECT): its will waits 3 s [MQTT-3.1.3-9]; the broker
+# is killed within that delay and the will still comes, from the restarted broker.
+# Started directly (not under timeout, whose SIGKILL would not reach it); -W bounds its life.
+mosquitto_sub -h 127.0.0.1 -p "$PORT" -V 5 -c -i rs-will -x 600 -t rs/none -W 20 \
+	--will-topic rs/will --will-payload bye --will-qos 1 -D will will-delay-interval 3 \
+	>/dev/null 2>&1 &
+will_pid=$!
+CLIENT_PIDS+=("$will_pid")
+for _ in $(seq 100); do
+	grep -q "\[rs-will .*connected" "$TMP/broker.log" && break
+	sleep 0.05
+done
+kill -9 "$will_pid"
+wait "$will_pid" 2>/dev/null
+for _ in $(seq 100); do # the broker saw the connection end: the will is pending
+	grep -q "\[rs-will .*disconnected" "$TMP/broker.log" && break
+	sleep 0.05
+done
+msub -c -i rs-will-watch -q 1 -t rs/will -E
+restart
+got=$(msub -c -i rs-will-watch -q 1 -t rs/will -C 1 -W 8 -F '%t %p' 2>/dev/null)
+[[ $got == "rs/will bye" ]] && pass "delayed will published after the restart" ||
+	fail "delayed will: got '$got'"
+
+# ---- refused stores: the daemon exits non-zero and says why; the store is left alone -----
+second=$("$BIN" -c "$TMP/broker.conf" 2>&1)
+rc=$?
+[[ $rc != 0 ]] && grep -q "in use by another mqtt-fast process" "$TMP/broker.log" &&
+	pass "a second broker on the same store is refused (exit $rc)" ||
+	fail "second broker on the store: exit $rc: $second"
+kill_broker
+cp -a "$TMP/store" "$TMP/store.good"
+head -c 8192 /dev/urandom >"$TMP/store/data.mdb"
+sum_before=$(md5sum <"$TMP/store/data.mdb")
+out=$(timeout -k 1 10 "$BIN" -c "$TMP/broker.conf" 2>&1)
+rc=$?
+if [[ $rc != 0 ]] && grep -q "corrupt or not an LMDB store.*refusing to start" "$TMP/broker.log" &&
+	[[ $(md5sum <"$TMP/store/data.mdb") == "$sum_before" ]]; then
+	pass "a corrupt store is refused (exit $rc, $out) and left as it was"
+else
+	fail "corrupt store: exit $rc: $out"
+fi
+rm -rf "$TMP/store"
+mv "$TMP/store.good" "$TMP/store"
+start_broker
 
 # ---- a clean stop commits and exits 0 ----------------------------------------------------
 kill -TERM "$BROKER_PID"

@@ -45,6 +45,7 @@ allow_anonymous true
 sys_interval 0
 persistence true
 persistence_location $TMP/store
+autosave_interval 60
 log_dest file $TMP/broker.log
 log_type all
 CONF
@@ -88,6 +89,9 @@ msub() { timeout -k 1 10 mosquitto_sub -h 127.0.0.1 -p "$PORT" "$@"; }
 mpub() { timeout -k 1 10 mosquitto_pub -h 127.0.0.1 -p "$PORT" "$@"; }
 
 start_broker || exit 1
+grep -q "autosave_interval and autosave_on_changes are ignored" "$TMP/broker.log" &&
+	pass "mosquitto's autosave_interval is accepted and explained" ||
+	fail "no log line explaining autosave_interval"
 
 # ---- retained messages (and a cleared one stays cleared) ----------------------------------
 mpub -q 1 -r -t rs/keep -m kept

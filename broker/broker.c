@@ -8,6 +8,7 @@
 #include "acl.h"
 #include "auth.h"
 #include "broker.h"
+#include "store.h"
 
 int64_t broker_now_ms(const struct broker *b)
 {
@@ -139,6 +140,7 @@ void session_cancel_will(struct broker *b, struct session *s)
 void session_destroy(struct broker *b, struct session *s)
 {
 	take_will(b, s, true); /* a session that ends publishes its delayed will [MQTT-3.1.3-9] */
+	store_session_gone(b, s);
 	for (struct session_sub *sub = s->subs; sub; sub = sub->next)
 		(void)subtree_remove(b->subs, sub->filter, sub->len, s);
 	sessions_remove(b, s);
@@ -160,6 +162,7 @@ static void broker_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			continue;
 		}
 		*pw = pend->next;
+		session_mark_changed(pend->s); /* its stored record loses the will */
 		route_message(b, pend->m, NULL);
 		msg_unref(pend->m);
 		free(pend);
@@ -185,6 +188,10 @@ static void broker_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct broker *b = w->data;
+	/* Group commit: this iteration's changes become durable before its output (the acks
+	 * among it) leaves. A failed commit stops the broker with nothing more sent. */
+	if (store_commit(b) < 0)
+		return;
 	conns_flush_and_reap(b);
 	sn_flush(b);
 }
@@ -243,6 +250,8 @@ int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
 	err = auth_init(b); /* password_file and acl_file: a bad line refuses to start */
 	if (err == 0)
 		err = acl_init(b);
+	if (err == 0 && b->cfg.persistence)
+		err = store_open(b); /* a newer or corrupt store refuses to start */
 	if (err < 0)
 		return err;
 	ev_prepare_init(&b->flush_watcher, broker_prepare);
@@ -264,10 +273,13 @@ void broker_free(struct broker *b)
 	/* A broker that stops is not a client that vanished: no wills (mosquitto keeps them
 	 * for the next start when persistence is on). */
 	b->stopping = true;
+	/* The last iteration's changes before its output goes out with the connections. */
+	(void)store_commit(b);
 	conns_free_all(b); /* before the listeners: a connection counts itself off its listener */
 	listeners_close(b);
 	sn_clients_free_all(b);
 	sn_listeners_close(b);
+	store_close(b); /* commits the sessions the closed connections left offline */
 	while (b->wills) {
 		struct pending_will *w = b->wills;
 		b->wills = w->next;

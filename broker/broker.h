@@ -55,6 +55,7 @@ struct acl;        /* acl.h */
 struct alias_out;  /* alias.c */
 struct tls_conn;   /* tls.h */
 struct ws_conn;    /* ws.h */
+struct store;      /* store.h */
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX (tls.h) */
 
 struct listener {
@@ -185,6 +186,10 @@ struct broker {
 	 * persistent_client_expiration (broker.c), $SYS/broker/clients/expired. */
 	struct sys_load load;
 	uint64_t clients_expired;
+
+	/* persistence true: the LMDB store (store.c); NULL otherwise. */
+	struct store *store;
+	int exit_status; /* the daemon's exit status once the loop ends (1 after a store failure) */
 };
 
 /* ---- broker.c ---------------------------------------------------------------------------- */

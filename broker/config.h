@@ -97,7 +97,7 @@ struct config {
 	/* Persistence */
 	bool persistence;           /* default false */
 	char *persistence_location; /* owned; NULL = current directory */
-	/* Stored for the persistence work; no effect yet. */
+	/* mosquitto's snapshot settings: accepted and ignored (store.c logs why when set). */
 	char *persistence_file; /* owned; default "mosquitto.db" */
 	uint32_t
 	        autosave_interval; /* seconds (or changes, with autosave_on_changes); default 1800 */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "store.h"
 #include "tls.h"
 #include "ws.h"
 
@@ -485,6 +486,8 @@ static int outbuf_flush_tls_ws(struct outbuf *o, struct tls_conn *t, struct ws_c
 /* One flush of c's output on its transport. Same results as outbuf_flush. */
 static int conn_flush_out(struct conn *c)
 {
+	if (store_refuses_output(c->b))
+		return -EIO; /* a failed commit: these acks would acknowledge unstored messages */
 	if (c->tls)
 		return c->ws ? outbuf_flush_tls_ws(&c->out, c->tls, c->ws)
 		             : outbuf_flush_tls(&c->out, c->tls);
@@ -548,6 +551,14 @@ static void conn_writable(struct ev_loop *loop, ev_io *w, int revents)
 		conn_tls_resume(c);
 		if (c->closing)
 			return;
+	}
+	if (c->b->store) {
+		/* Output queued in this iteration may hold acks: it leaves from the ev_prepare
+		 * watcher, after the commit that makes them true (store.h). */
+		conn_mark_dirty(c);
+		if (c->session)
+			session_pump(c->b, c->session);
+		return;
 	}
 	conn_flush(c);
 	if (!c->closing && c->out.pending == 0 && c->session)

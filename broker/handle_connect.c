@@ -263,6 +263,7 @@ int handle_connect(struct conn *c, const struct mqtt_connect *p)
 	    session_set_username(s, p->has_username ? p->username.p : NULL, p->username.len) < 0)
 		return -ENOMEM;
 	s->expiry_interval = session_expiry(b, p);
+	session_mark_changed(s); /* persistence: online, with this expiry */
 
 	c->connected = true;
 	c->keep_alive = p->keep_alive;
@@ -362,4 +363,5 @@ void connection_lost(struct conn *c, bool send_will)
 	s->expires_at = s->expiry_interval == UINT32_MAX
 	                        ? 0
 	                        : broker_now_ms(b) + (int64_t)s->expiry_interval * 1000;
+	session_mark_changed(s); /* persistence: offline, expiring from now */
 }

@@ -78,6 +78,10 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	if (!same_str(neu.user, b->cfg.user))
 		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
 		         "reload: a user change needs a restart; not applied");
+	if (neu.persistence != b->cfg.persistence ||
+	    !same_str(neu.persistence_location, b->cfg.persistence_location))
+		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
+		         "reload: persistence changes need a restart; not applied");
 	log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL,
 	         "reloaded %s (queue limits, message_size_limit, sys_interval, "
 	         "persistent_client_expiration, allow_zero_length_clientid, connection_messages)",
@@ -233,8 +237,9 @@ int main(int argc, char **argv)
 	if (b->cfg.pid_file)
 		unlink(b->cfg.pid_file);
 	log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL, "stopped");
-	broker_free(b);
+	broker_free(b); /* commits and closes the store first */
+	rc = b->exit_status;
 	free(b);
 	ev_loop_destroy(loop);
-	return 0;
+	return rc;
 }

@@ -84,6 +84,33 @@ struct msg *msg_from_publish(const struct mqtt_publish *p, struct mqtt_str topic
 	return m;
 }
 
+struct msg *msg_from_parts(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload,
+                           uint32_t payload_len, const uint8_t *props, uint32_t props_len,
+                           uint8_t qos, bool retain, int64_t expiry_at)
+{
+	struct msg *m = msg_alloc(topic_len, payload_len, props_len);
+	if (!m)
+		return NULL;
+	if (topic_len)
+		memcpy(m->data, topic, topic_len);
+	if (payload_len)
+		memcpy(m->data + topic_len, payload, payload_len);
+	if (props_len) {
+		struct mqtt_reader r;
+		memcpy(m->data + topic_len + payload_len, props, props_len);
+		mqtt_reader_init(&r, m->props, m->props_len);
+		/* m->fwd views the message's own copy of the block. */
+		if (mqtt_props_decode(&r, MQTT_PCTX_PUBLISH, &m->fwd) < 0 || r.off != props_len) {
+			free(m);
+			return NULL;
+		}
+	}
+	m->qos = qos;
+	m->retain = retain;
+	m->expiry_at = expiry_at;
+	return m;
+}
+
 void msg_unref(struct msg *m)
 {
 	if (m && --m->refs == 0)

@@ -39,6 +39,14 @@ struct msg *msg_from_publish(const struct mqtt_publish *p, struct mqtt_str topic
 struct msg *msg_new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload,
                     uint32_t payload_len, uint8_t qos, bool retain);
 
+/* Rebuilds a message from its stored parts (store_codec.c): `props` is a forwarded property
+ * block as msg_from_publish keeps it (Property Length included; props_len 0 = none), expiry_at
+ * a monotonic deadline or 0. Borrows inputs; returns owned (refs = 1), or NULL when out of
+ * memory or the property block does not decode. */
+struct msg *msg_from_parts(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload,
+                           uint32_t payload_len, const uint8_t *props, uint32_t props_len,
+                           uint8_t qos, bool retain, int64_t expiry_at);
+
 static inline struct msg *msg_ref(struct msg *m)
 {
 	m->refs++;

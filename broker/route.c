@@ -9,6 +9,7 @@
 
 #include "acl.h"
 #include "broker.h"
+#include "store.h"
 
 struct route_ctx {
 	struct broker *b;
@@ -109,6 +110,8 @@ void route_message(struct broker *b, struct msg *m, const struct session *from)
 		if (retain_set(b->retained, m) < 0)
 			log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL,
 			         "out of memory storing a retained message");
+		else
+			store_retained_changed(b, m);
 	}
 	struct route_ctx ctx = {.b = b, .m = m, .from = from};
 	b->match_gen++;

@@ -89,7 +89,20 @@ struct session {
 
 	uint64_t dropped;   /* messages refused by the queue bounds */
 	uint32_t match_gen; /* routing scratch: merges overlapping subscriptions per publish */
+
+	/* Persistence (store.c): changed since the last commit, and a record exists in the
+	 * store. Every mutator here sets store_dirty; the broker sets it for the fields it
+	 * changes itself (expiry, attach/detach) with session_mark_changed(). */
+	bool store_dirty;
+	bool stored;
 };
+
+/* Tells persistence that the session changed outside session.c (expiry interval, online
+ * state): its record is rewritten at the next commit. */
+static inline void session_mark_changed(struct session *s)
+{
+	s->store_dirty = true;
+}
 
 /* Returns an owned empty session for client id (copied), or NULL. */
 struct session *session_new(const uint8_t *client_id, uint16_t len);

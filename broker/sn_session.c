@@ -80,6 +80,7 @@ int sn_session_attach(struct sn_client *c, struct mqtt_str id)
 	                     : b->cfg.persistent_client_expiration > 0
 	                             ? (uint32_t)b->cfg.persistent_client_expiration
 	                             : UINT32_MAX;
+	session_mark_changed(s); /* persistence: online, with this expiry */
 	c->session = s;
 	return 0;
 }
@@ -119,6 +120,7 @@ static void detach(struct sn_client *c)
 	s->expires_at = s->expiry_interval == UINT32_MAX
 	                        ? 0
 	                        : broker_now_ms(b) + (int64_t)s->expiry_interval * 1000;
+	session_mark_changed(s); /* persistence: offline, expiring from now */
 }
 
 static bool counted_connected(const struct sn_client *c)

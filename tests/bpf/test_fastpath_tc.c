@@ -582,6 +582,72 @@ static void run_udp_publisher(struct env *e, int family, int tx_csum)
 			tx_csum ? "on" : "off");
 }
 
+/* Not a test: with FPK_BENCH set, measures the programs' own run time (BPF_ENABLE_STATS) for
+ * fan-outs of 1..64 copies, all to one subscriber socket, and reports clone failures. */
+static void prog_stats(struct bpf_program *p, uint64_t *ns, uint64_t *cnt)
+{
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info);
+	*ns = *cnt = 0;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0)
+		*ns = info.run_time_ns, *cnt = info.run_cnt;
+}
+
+static void run_bench(struct env *e)
+{
+	static const int fanouts[] = {1, 8, 32, 64};
+	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	uint32_t slot;
+	struct fp_subscriber sub;
+	slot = 4; /* IPv4, port 25203 */
+	if (stats < 0 || bpf_map__lookup_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub,
+					      sizeof(sub), 0) < 0)
+		return;
+	for (slot = 8; slot < 8 + 64; slot++)
+		bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0);
+	struct fp_bits all = {.w = {~0ull, ~0ull, ~0ull, ~0ull}};
+	struct fp_wild ends2 = {.ends = {~0ull, ~0ull, ~0ull, ~0ull}};
+	uint32_t k0 = 1, k1 = FP_MAX_INDEX + 2, k2 = 2;
+	bpf_map__update_elem(e->skel->maps.fp_exact, &k0, 4, &all, sizeof(all), 0);
+	bpf_map__update_elem(e->skel->maps.fp_exact, &k1, 4, &all, sizeof(all), 0);
+	bpf_map__update_elem(e->skel->maps.fp_wild, &k2, 4, &ends2, sizeof(ends2), 0);
+	for (size_t i = 0; i < sizeof(fanouts) / sizeof(fanouts[0]); i++) {
+		int k = fanouts[i];
+		/* Slots 8..8+k-1 served on topic 1. */
+		struct fp_topic_key key = {.type = FP_TOPIC_NORMAL, .id = htons(1)};
+		struct fp_topic v;
+		bpf_map__lookup_elem(e->skel->maps.fp_topics, &key, sizeof(key), &v, sizeof(v), 0);
+		v.serve[0] = k == 64 ? ~0ull << 8 : ((1ull << k) - 1) << 8;
+		v.serve[1] = k == 64 ? 0xff : 0;
+		v.serve_gen = 100 + (uint32_t)i;
+		bpf_map__update_elem(e->skel->maps.fp_topics, &key, sizeof(key), &v, sizeof(v), 0);
+		uint8_t sn[64], frame[FRAME_MAX];
+		size_t len = publisher_frame(e, 4, sn, make_publish(sn, 0, 1, "bench"), frame);
+		uint64_t ns0, c0, ns1, c1, x0, xc0, x1, xc1, f0 = counter(e, 1, FP_V_CLONE_FAILED);
+		uint64_t cl0 = counter(e, 1, FP_V_CLONES);
+		prog_stats(e->skel->progs.fp_tc, &ns0, &c0);
+		prog_stats(e->skel->progs.fp_xdp, &x0, &xc0);
+		for (int n = 0; n < 2000; n++) {
+			if (send(e->pkt_pub, frame, len, 0) < 0)
+				break;
+			if (n % 16 == 15 && !getenv("FPK_BENCH_BURST")) /* paced */
+				drain(e->sub[0][2]);
+		}
+		usleep(200 * 1000);
+		drain_all(e);
+		prog_stats(e->skel->progs.fp_tc, &ns1, &c1);
+		prog_stats(e->skel->progs.fp_xdp, &x1, &xc1);
+		uint64_t cnt = c1 - c0 ? c1 - c0 : 1, xcnt = xc1 - xc0 ? xc1 - xc0 : 1;
+		printf("bench: %2d copies: fp_tc %6llu ns/packet (%llu runs), fp_xdp %4llu ns/packet, "
+		       "clones %llu, clone failures %llu\n",
+		       k, (unsigned long long)((ns1 - ns0) / cnt), (unsigned long long)(c1 - c0),
+		       (unsigned long long)((x1 - x0) / xcnt),
+		       (unsigned long long)(counter(e, 1, FP_V_CLONES) - cl0),
+		       (unsigned long long)(counter(e, 1, FP_V_CLONE_FAILED) - f0));
+	}
+	close(stats);
+}
+
 static int run(struct env *e)
 {
 	if (open_sockets(e) < 0 || read_interfaces(e) < 0 || open_packet_sockets(e) < 0)
@@ -606,6 +672,8 @@ static int run(struct env *e)
 	run_udp_publisher(e, 4, 0);
 	run_udp_publisher(e, 6, 1);
 	run_udp_publisher(e, 6, 0);
+	if (getenv("FPK_BENCH"))
+		run_bench(e);
 	return 0;
 }
 

@@ -29,7 +29,7 @@ struct {
 /* E[d][i]: subscribers whose filter has level string i at depth d. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FP_MAX_LEVELS * FP_MAX_INDEX);
+	__uint(max_entries, FP_MAX_LEVELS *FP_MAX_INDEX);
 	__type(key, __u32);
 	__type(value, struct fp_bits);
 } fp_exact SEC(".maps");
@@ -84,7 +84,7 @@ struct {
 
 /* UDP checksums are verified over at most FP_CSUM_CHUNKS chunks of FP_CSUM_CHUNK bytes (the
  * bpf_csum_diff limit is 512); larger datagrams pass up. 2048 bytes cover any 1500-byte MTU. */
-#define FP_CSUM_CHUNK 512
+#define FP_CSUM_CHUNK  512
 #define FP_CSUM_CHUNKS 4
 
 /* Per-CPU scratch buffer for the checksum chunks (the BPF stack is 512 bytes in all). The +4
@@ -170,7 +170,6 @@ static __always_inline const struct fp_config *fp_config_get(void)
 	return cfg && cfg->enabled ? cfg : NULL;
 }
 
-
 /* ---- XDP: parse, validate, authorize, match ---- */
 
 /* What fp_xdp learned about a datagram to one of our MQTT-SN ports. */
@@ -198,13 +197,13 @@ enum fp_parse_result {
 static __always_inline int fp_is_sn_port(const struct fp_config *cfg, __u16 port)
 {
 	return port && (port == cfg->sn_ports[0] || port == cfg->sn_ports[1] ||
-			port == cfg->sn_ports[2] || port == cfg->sn_ports[3]);
+	                port == cfg->sn_ports[2] || port == cfg->sn_ports[3]);
 }
 
 /* IPv4 with options or fragments: counted when, as far as can be seen, it is for our port (a
  * first fragment or an options header still shows the UDP header; later fragments do not). */
 static __always_inline int fp_ipv4_unusual(const struct iphdr *ip, void *end,
-					   const struct fp_config *cfg)
+                                           const struct fp_config *cfg)
 {
 	__u32 ihl = ip->ihl;
 	if (ihl < 5 || (bpf_ntohs(ip->frag_off) & FP_IP_OFFSET))
@@ -216,7 +215,7 @@ static __always_inline int fp_ipv4_unusual(const struct iphdr *ip, void *end,
 }
 
 static __always_inline int fp_parse_v4(struct fp_cursor *c, struct fp_pkt *p,
-				       const struct fp_config *cfg, void *data)
+                                       const struct fp_config *cfg, void *data)
 {
 	struct iphdr *ip;
 	if (fp_parse_ipv4(c, &ip) < 0 || ip->version != 4 || ip->protocol != IPPROTO_UDP)
@@ -239,14 +238,14 @@ static __always_inline int fp_parse_v4(struct fp_cursor *c, struct fp_pkt *p,
 	__builtin_memcpy(p->src.addr, &ip->saddr, 4);
 	__builtin_memcpy(p->dst.addr, &ip->daddr, 4);
 	/* An IPv4 UDP checksum of 0 means "none" (RFC 768): pseudo_sum 0 marks it. */
-	p->pseudo_sum = p->udp->check ? fp_sum_words(&ip->saddr, 8) + bpf_htons(IPPROTO_UDP) +
-						p->udp->len
-				      : 0;
+	p->pseudo_sum = p->udp->check
+	                        ? fp_sum_words(&ip->saddr, 8) + bpf_htons(IPPROTO_UDP) + p->udp->len
+	                        : 0;
 	return FP_P_OK;
 }
 
 static __always_inline int fp_parse_v6(struct fp_cursor *c, struct fp_pkt *p,
-				       const struct fp_config *cfg, void *data)
+                                       const struct fp_config *cfg, void *data)
 {
 	struct ipv6hdr *ip6;
 	if (fp_parse_ipv6(c, &ip6) < 0 || ip6->version != 6)
@@ -309,7 +308,7 @@ static __always_inline int fp_udp_csum_ok(struct xdp_md *ctx, const struct fp_pk
 
 /* Ethernet, IP, UDP: fills `p` for a checksum-valid datagram to one of our ports. */
 static __always_inline int fp_parse_frame(struct xdp_md *ctx, const struct fp_config *cfg,
-					  struct fp_pkt *p)
+                                          struct fp_pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	struct fp_cursor c = {.pos = data, .end = (void *)(long)ctx->data_end};
@@ -356,8 +355,7 @@ static __always_inline void fp_learn_neigh(struct xdp_md *ctx, const struct fp_p
 
 /* The publisher may publish on `t`: a connected client whose slot is in t->pubs, or anyone
  * with QoS -1 where the topic allows it (MQTT-SN 1.2 §6.8). */
-static __always_inline int fp_authorized(const struct fp_pkt *p, const struct fp_topic *t,
-					 __u8 qos)
+static __always_inline int fp_authorized(const struct fp_pkt *p, const struct fp_topic *t, __u8 qos)
 {
 	const struct fp_publisher *pub = bpf_map_lookup_elem(&fp_publishers, &p->src);
 	if (pub && pub->slot < FP_MAX_PUBS &&
@@ -368,7 +366,7 @@ static __always_inline int fp_authorized(const struct fp_pkt *p, const struct fp
 
 /* Writes fp_meta in front of the frame for fp_tc. -ENOSPC when the driver has no room. */
 static __always_inline int fp_write_meta(struct xdp_md *ctx, const struct fp_pkt *p,
-					 const struct fp_topic_key *key, __u16 sn_len)
+                                         const struct fp_topic_key *key, __u16 sn_len)
 {
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct fp_meta)) < 0)
 		return -ENOSPC;
@@ -399,9 +397,8 @@ static __always_inline int fp_flags_fastpath(__u8 flags)
 }
 
 /* A checksum-valid MQTT-SN datagram with a consistent Length: is it a fast-path PUBLISH? */
-static __always_inline int fp_xdp_publish(struct xdp_md *ctx, struct fp_pkt *p,
-					  struct fp_cursor *c, const struct fp_sn_header *sn,
-					  __u64 bytes)
+static __always_inline int fp_xdp_publish(struct xdp_md *ctx, struct fp_pkt *p, struct fp_cursor *c,
+                                          const struct fp_sn_header *sn, __u64 bytes)
 {
 	struct fp_sn_publish pub;
 	/* Length covers MsgType, Flags, TopicId, MsgId (§5.4.12): bytes beyond Length may be
@@ -497,10 +494,10 @@ struct fp_fanout {
 	struct __sk_buff *skb;
 	__u64 todo[FP_SUB_WORDS]; /* slots still to serve */
 	struct fp_meta m;
-	__u32 cslot;     /* counter slot of the topic */
-	__u8 pass_up;    /* a slot could not be served here: userspace must see the original */
-	__u8 broken;     /* a rewrite failed half-way: the skb can no longer be trusted */
-	__u8 rewritten;  /* headers differ from the original */
+	__u32 cslot;    /* counter slot of the topic */
+	__u8 pass_up;   /* a slot could not be served here: userspace must see the original */
+	__u8 broken;    /* a rewrite failed half-way: the skb can no longer be trusted */
+	__u8 rewritten; /* headers differ from the original */
 	__u8 pad;
 	struct fp_hdrs cur;  /* what the skb carries now */
 	struct fp_hdrs orig; /* what it carried on arrival */
@@ -557,19 +554,21 @@ static __always_inline int fp_rewrite(struct fp_fanout *f, const struct fp_hdrs 
 	__builtin_memcpy(f->cur.eth, to->eth, sizeof(to->eth));
 	if (f->m.family == 4) {
 		diff = bpf_csum_diff((__be32 *)f->cur.addrs, 8, (__be32 *)to->addrs, 8, 0);
-		err = diff < 0 ? diff : bpf_skb_store_bytes(skb, l3 + offsetof(struct iphdr, saddr),
-							     to->addrs, 8, 0);
+		err = diff < 0 ? diff
+		               : bpf_skb_store_bytes(skb, l3 + offsetof(struct iphdr, saddr),
+		                                     to->addrs, 8, 0);
 		if (!err)
-			err = bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), 0,
-						  diff, 0);
+			err = bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), 0, diff,
+			                          0);
 	} else {
 		diff = bpf_csum_diff((__be32 *)f->cur.addrs, 32, (__be32 *)to->addrs, 32, 0);
-		err = diff < 0 ? diff : bpf_skb_store_bytes(skb, l3 + offsetof(struct ipv6hdr, saddr),
-							     to->addrs, 32, 0);
+		err = diff < 0 ? diff
+		               : bpf_skb_store_bytes(skb, l3 + offsetof(struct ipv6hdr, saddr),
+		                                     to->addrs, 32, 0);
 	}
 	if (!err)
 		err = bpf_l4_csum_replace(skb, csum, 0, diff,
-					  BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0);
+		                          BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0);
 	if (err)
 		return -EIO;
 	__builtin_memcpy(f->cur.addrs, to->addrs, sizeof(to->addrs));
@@ -626,7 +625,7 @@ static long fp_fanout_one(__u32 index, void *arg)
 
 /* Reads the headers fp_tc may rewrite, before any clone (offsets checked by the caller). */
 static __always_inline int fp_load_hdrs(struct __sk_buff *skb, const struct fp_meta *m,
-					struct fp_hdrs *h)
+                                        struct fp_hdrs *h)
 {
 	__builtin_memset(h, 0, sizeof(*h));
 	if (bpf_skb_load_bytes(skb, 0, h->eth, sizeof(h->eth)) < 0)

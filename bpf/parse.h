@@ -26,7 +26,7 @@ struct fp_cursor {
 };
 
 /* IPv4 flags/fragment-offset bits: MF and the 13-bit offset. DF alone is not a fragment. */
-#define FP_IP_MF 0x2000
+#define FP_IP_MF     0x2000
 #define FP_IP_OFFSET 0x1fff
 
 /* IPv6 next-header values that are extension headers (RFC 8200 §4, RFC 4302, RFC 7401,
@@ -119,8 +119,8 @@ static __always_inline __u64 fp_sum_words(const void *p, const int n)
 
 /* What the MQTT-SN header says (MQTT-SN 1.2 §5.2). */
 struct fp_sn_header {
-	__u16 len;     /* the Length field: the whole message, header included */
-	__u8 hdr_len;  /* 1 or 3: size of the Length field */
+	__u16 len;    /* the Length field: the whole message, header included */
+	__u8 hdr_len; /* 1 or 3: size of the Length field */
 	__u8 msg_type;
 };
 

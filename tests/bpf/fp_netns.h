@@ -85,7 +85,7 @@ static inline int netns_set_tx_csum(int fd, const char *ifname, int on)
 	ifr.ifr_data = (void *)&ev;
 	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0) {
 		fprintf(stderr, "%s: tx checksum offload %s: %s\n", ifname, on ? "on" : "off",
-			strerror(errno));
+		        strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -102,8 +102,8 @@ static inline int wait_readable(int fd, int ms)
 /* AF_PACKET socket bound to `ifindex`, seeing every frame; -errno on failure. */
 static inline int packet_bind(int fd, int ifindex)
 {
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				  .sll_ifindex = ifindex};
+	struct sockaddr_ll sll = {
+	        .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex};
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		fprintf(stderr, "bind AF_PACKET: %s\n", strerror(errno));
 		return -errno;

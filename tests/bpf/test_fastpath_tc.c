@@ -25,12 +25,12 @@
 #include "fastpath.skel.h"
 #include "fp_frame.h"
 
-#define SN_PORT 25000
-#define PUB_PORT 25100
+#define SN_PORT   25000
+#define PUB_PORT  25100
 #define SUB_PORT0 25201 /* subscriber sockets: 25201, 25202, 25203 per family */
 #define NSUBPORTS 3
-#define WAIT_MS 1000 /* for what must arrive */
-#define QUIET_MS 250 /* for what must not */
+#define WAIT_MS   1000 /* for what must arrive */
+#define QUIET_MS  250  /* for what must not */
 
 static const uint8_t pub4[4] = {10, 251, 1, 2}, brk_pub4[4] = {10, 251, 1, 1};
 static const uint8_t brk_sub4[4] = {10, 251, 2, 1}, sub4[4] = {10, 251, 2, 2};
@@ -43,10 +43,10 @@ struct env {
 	int ns_pub, ns_brk, ns_sub;
 	int if_pub, if_pub_brk, if_sub, if_sub_brk; /* fpkp1, fpkp0, fpks1, fpks0 */
 	uint8_t mac_pub[6], mac_pub_brk[6], mac_sub[6], mac_sub_brk[6];
-	int pkt_pub, pkt_sub;    /* AF_PACKET: inject on fpkp1, capture on fpks1 */
-	int brk[2];              /* broker UDP sockets (v4, v6) with SO_RCVMARK */
-	int sub[2][NSUBPORTS];   /* subscriber UDP sockets per family */
-	int pub_udp[2];          /* publisher UDP sockets per family */
+	int pkt_pub, pkt_sub;  /* AF_PACKET: inject on fpkp1, capture on fpks1 */
+	int brk[2];            /* broker UDP sockets (v4, v6) with SO_RCVMARK */
+	int sub[2][NSUBPORTS]; /* subscriber UDP sockets per family */
+	int pub_udp[2];        /* publisher UDP sockets per family */
 	struct fastpath *skel;
 };
 
@@ -68,8 +68,8 @@ static int slot_family(int slot)
 
 static uint16_t slot_port(int slot)
 {
-	static const uint16_t ports[] = {SUB_PORT0, SUB_PORT0 + 1, SUB_PORT0, SUB_PORT0 + 1,
-					 SUB_PORT0 + 2, SUB_PORT0 + 2};
+	static const uint16_t ports[] = {SUB_PORT0,     SUB_PORT0 + 1, SUB_PORT0,
+	                                 SUB_PORT0 + 1, SUB_PORT0 + 2, SUB_PORT0 + 2};
 	return ports[slot];
 }
 
@@ -80,8 +80,8 @@ static int open_sockets(struct env *e)
 	for (int f = 0; f < 2; f++) {
 		int family = f ? 6 : 4, domain = f ? AF_INET6 : AF_INET, one = 1;
 		e->brk[f] = socket(domain, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (e->brk[f] < 0 || udp_bind(e->brk[f], family, addr_of(brk_pub4, brk_pub6, family),
-					      SN_PORT) < 0)
+		if (e->brk[f] < 0 ||
+		    udp_bind(e->brk[f], family, addr_of(brk_pub4, brk_pub6, family), SN_PORT) < 0)
 			return -EIO;
 		if (setsockopt(e->brk[f], SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0) {
 			fprintf(stderr, "SO_RCVMARK: %s\n", strerror(errno));
@@ -89,9 +89,9 @@ static int open_sockets(struct env *e)
 		}
 		for (int i = 0; i < NSUBPORTS; i++) {
 			e->sub[f][i] = netns_socket(e->ns_sub, e->ns_brk, domain, SOCK_DGRAM, 0);
-			if (e->sub[f][i] < 0 || udp_bind(e->sub[f][i], family,
-							 addr_of(sub4, sub6, family),
-							 (uint16_t)(SUB_PORT0 + i)) < 0)
+			if (e->sub[f][i] < 0 ||
+			    udp_bind(e->sub[f][i], family, addr_of(sub4, sub6, family),
+			             (uint16_t)(SUB_PORT0 + i)) < 0)
 				return -EIO;
 		}
 		e->pub_udp[f] = netns_socket(e->ns_pub, e->ns_brk, domain, SOCK_DGRAM, 0);
@@ -153,13 +153,13 @@ struct tc_topic {
 };
 
 static const struct tc_topic tc_topics[] = {
-	{1, FP_TF_ENABLED, 0x03, 11},                   /* v4 slots 0, 1: consumed */
-	{2, FP_TF_ENABLED | FP_TF_PASS_UP, 0x01, 0x123456}, /* v4 slot 0, then passed up */
-	{3, FP_TF_ENABLED, 0x05, 0x1000001},            /* slot 2 is IPv6: forces pass-up */
-	{4, FP_TF_ENABLED, 0x0c, 44},                   /* v6 slots 2, 3: consumed */
-	{5, FP_TF_ENABLED | FP_TF_PASS_UP, 0x04, 55},    /* v6 slot 2, then passed up */
-	{6, FP_TF_ENABLED, 0x3f, 66},                   /* "c/d": no subscriber, dropped */
-	{7, FP_TF_ENABLED | FP_TF_PASS_UP, 0x00, 77},    /* nobody served: passed by XDP */
+        {1, FP_TF_ENABLED, 0x03, 11},                       /* v4 slots 0, 1: consumed */
+        {2, FP_TF_ENABLED | FP_TF_PASS_UP, 0x01, 0x123456}, /* v4 slot 0, then passed up */
+        {3, FP_TF_ENABLED, 0x05, 0x1000001},                /* slot 2 is IPv6: forces pass-up */
+        {4, FP_TF_ENABLED, 0x0c, 44},                       /* v6 slots 2, 3: consumed */
+        {5, FP_TF_ENABLED | FP_TF_PASS_UP, 0x04, 55},       /* v6 slot 2, then passed up */
+        {6, FP_TF_ENABLED, 0x3f, 66},                       /* "c/d": no subscriber, dropped */
+        {7, FP_TF_ENABLED | FP_TF_PASS_UP, 0x00, 77},       /* nobody served: passed by XDP */
 };
 
 static int fill_subscribers(struct env *e)
@@ -175,7 +175,7 @@ static int fill_subscribers(struct env *e)
 		memcpy(s.peer.addr, addr_of(sub4, sub6, family), family == 4 ? 4 : 16);
 		memcpy(s.local.addr, addr_of(brk_sub4, brk_sub6, family), family == 4 ? 4 : 16);
 		int err = bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, sizeof(slot),
-					       &s, sizeof(s), 0);
+		                               &s, sizeof(s), 0);
 		if (err)
 			return err;
 	}
@@ -187,8 +187,8 @@ static int fill_maps(struct env *e)
 	struct fastpath *skel = e->skel;
 	uint32_t zero = 0, k;
 	struct fp_config cfg = {.sn_ports = {htons(SN_PORT)}, .enabled = 1};
-	int err = bpf_map__update_elem(skel->maps.fp_config, &zero, sizeof(zero), &cfg,
-				       sizeof(cfg), 0);
+	int err = bpf_map__update_elem(skel->maps.fp_config, &zero, sizeof(zero), &cfg, sizeof(cfg),
+	                               0);
 	struct fp_bits all = {.w = {(1ull << NSLOTS) - 1}};
 	k = 0 * FP_MAX_INDEX + 1;
 	err = err ? err : bpf_map__update_elem(skel->maps.fp_exact, &k, 4, &all, sizeof(all), 0);
@@ -200,13 +200,17 @@ static int fill_maps(struct env *e)
 	for (size_t i = 0; i < sizeof(tc_topics) / sizeof(tc_topics[0]) && !err; i++) {
 		const struct tc_topic *t = &tc_topics[i];
 		struct fp_topic_key key = {.type = FP_TOPIC_NORMAL, .id = htons(t->id)};
-		struct fp_topic v = {.nlevels = 2, .flags = t->flags, .slot = t->id,
-				     .serve_gen = t->serve_gen, .idx = {1, 2}};
+		struct fp_topic v = {.nlevels = 2,
+		                     .flags = t->flags,
+		                     .slot = t->id,
+		                     .serve_gen = t->serve_gen,
+		                     .idx = {1, 2}};
 		if (t->id == 6)
 			v.idx[0] = 3, v.idx[1] = 4;
 		v.serve[0] = t->serve;
 		v.pubs[0] = 0x3;
-		err = bpf_map__update_elem(skel->maps.fp_topics, &key, sizeof(key), &v, sizeof(v), 0);
+		err = bpf_map__update_elem(skel->maps.fp_topics, &key, sizeof(key), &v, sizeof(v),
+		                           0);
 	}
 	for (int f = 0; f < 2 && !err; f++) {
 		int family = f ? 6 : 4;
@@ -214,7 +218,7 @@ static int fill_maps(struct env *e)
 		memcpy(key.addr, addr_of(pub4, pub6, family), family == 4 ? 4 : 16);
 		struct fp_publisher v = {.slot = (uint16_t)f};
 		err = bpf_map__update_elem(skel->maps.fp_publishers, &key, sizeof(key), &v,
-					   sizeof(v), 0);
+		                           sizeof(v), 0);
 	}
 	return err ? err : fill_subscribers(e);
 }
@@ -227,7 +231,7 @@ static uint64_t counter(struct env *e, uint32_t slot, uint32_t verdict)
 	uint32_t key = slot * FP_NVERDICTS + verdict;
 	uint64_t n = 0;
 	if (ncpu <= 0 || bpf_map__lookup_elem(e->skel->maps.fp_counters, &key, sizeof(key), values,
-					      sizeof(values), 0) < 0)
+	                                      sizeof(values), 0) < 0)
 		return UINT64_MAX;
 	for (int i = 0; i < ncpu; i++)
 		n += values[i].packets;
@@ -254,7 +258,7 @@ static size_t make_publish(uint8_t *sn, uint8_t flags, uint16_t id, const char *
 
 /* The frame the publisher host sends to the broker. */
 static size_t publisher_frame(const struct env *e, int family, const uint8_t *sn, size_t n,
-			      uint8_t *out)
+                              uint8_t *out)
 {
 	struct frame_spec s = {.family = family, .sn = sn, .sn_len = n};
 	memcpy(s.src.mac, e->mac_pub, 6);
@@ -267,8 +271,7 @@ static size_t publisher_frame(const struct env *e, int family, const uint8_t *sn
 
 /* The copy subscriber `slot` must receive: same IP header fields and MQTT-SN bytes, broker
  * (fpks0) as source, subscriber as destination, checksums computed from scratch. */
-static size_t copy_frame(const struct env *e, int slot, const uint8_t *sn, size_t n,
-			 uint8_t *out)
+static size_t copy_frame(const struct env *e, int slot, const uint8_t *sn, size_t n, uint8_t *out)
 {
 	int family = slot_family(slot);
 	struct frame_spec s = {.family = family, .sn = sn, .sn_len = n};
@@ -279,7 +282,6 @@ static size_t copy_frame(const struct env *e, int slot, const uint8_t *sn, size_
 	s.src.port = SN_PORT, s.dst.port = slot_port(slot);
 	return frame_build(out, &s);
 }
-
 
 /* Reads everything pending on `fd` (a bounded number of datagrams). */
 static void drain(int fd)
@@ -311,7 +313,8 @@ static int is_copy(const uint8_t *f, size_t n)
 		return 0;
 	if (l4 + UDP_LEN > n)
 		return 0;
-	unsigned sport = (unsigned)(f[l4] << 8 | f[l4 + 1]), dport = (unsigned)(f[l4 + 2] << 8 | f[l4 + 3]);
+	unsigned sport = (unsigned)(f[l4] << 8 | f[l4 + 1]),
+	         dport = (unsigned)(f[l4 + 2] << 8 | f[l4 + 3]);
 	return sport == SN_PORT && dport >= SUB_PORT0 && dport < SUB_PORT0 + NSUBPORTS;
 }
 
@@ -334,11 +337,15 @@ static int capture(struct env *e, struct captured *out, int want)
 		struct sockaddr_ll from;
 		char cbuf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 		struct iovec iov = {out[n].frame, FRAME_MAX};
-		struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf)};
+		struct msghdr msg = {.msg_name = &from,
+		                     .msg_namelen = sizeof(from),
+		                     .msg_iov = &iov,
+		                     .msg_iovlen = 1,
+		                     .msg_control = cbuf,
+		                     .msg_controllen = sizeof(cbuf)};
 		ssize_t len = recvmsg(e->pkt_sub, &msg, MSG_DONTWAIT);
-		if (len < 0 || from.sll_pkttype == PACKET_OUTGOING || !is_copy(out[n].frame, (size_t)len))
+		if (len < 0 || from.sll_pkttype == PACKET_OUTGOING ||
+		    !is_copy(out[n].frame, (size_t)len))
 			continue;
 		out[n].len = (size_t)len;
 		out[n].csum_partial = 0;
@@ -355,8 +362,7 @@ static int capture(struct env *e, struct captured *out, int want)
 }
 
 /* The original passed up to the broker socket: its payload and mark (0 when none). */
-static ssize_t recv_up(struct env *e, int family, uint8_t *buf, size_t cap, uint32_t *mark,
-		       int ms)
+static ssize_t recv_up(struct env *e, int family, uint8_t *buf, size_t cap, uint32_t *mark, int ms)
 {
 	int fd = e->brk[fam_index(family)];
 	*mark = 0;
@@ -364,8 +370,10 @@ static ssize_t recv_up(struct env *e, int family, uint8_t *buf, size_t cap, uint
 		return -ETIMEDOUT;
 	char cbuf[CMSG_SPACE(sizeof(uint32_t))];
 	struct iovec iov = {buf, cap};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf)};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = cbuf,
+	                     .msg_controllen = sizeof(cbuf)};
 	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_MARK)
@@ -378,14 +386,16 @@ static ssize_t recv_up(struct env *e, int family, uint8_t *buf, size_t cap, uint
 static void check_sub_sockets(struct env *e, unsigned copies, const uint8_t *sn, size_t sn_len)
 {
 	for (int slot = 0; slot < NSLOTS; slot++) {
-		int family = slot_family(slot), fd = e->sub[fam_index(family)][slot_port(slot) - SUB_PORT0];
+		int family = slot_family(slot),
+		    fd = e->sub[fam_index(family)][slot_port(slot) - SUB_PORT0];
 		int want = (copies >> slot) & 1;
 		uint8_t buf[FRAME_MAX];
 		struct sockaddr_storage from;
 		socklen_t flen = sizeof(from);
 		ssize_t n = -1;
 		if (wait_readable(fd, want ? WAIT_MS : 0) > 0)
-			n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+			n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			             &flen);
 		CHECK_EQ(n >= 0, want);
 		if (n < 0 || !want)
 			continue;
@@ -415,20 +425,20 @@ struct tc_scenario {
 	int verdict;     /* counter of the topic slot that moves by one */
 };
 
-#define MARK(gen) (FP_MARK_TAG | ((gen) & FP_MARK_GEN_MASK))
+#define MARK(gen) (FP_MARK_TAG | ((gen)&FP_MARK_GEN_MASK))
 
 static const struct tc_scenario scenarios[] = {
-	{"v4 two subscribers, consumed", 4, 1, 0, 0x03, 0, 0, FP_V_FORWARDED},
-	{"v4 one subscriber, pass-up with mark", 4, 2, 0, 0x01, 1, MARK(0x123456), FP_V_PASSED},
-	{"v4 IPv6 slot skipped forces pass-up", 4, 3, 0, 0x01, 1, MARK(0x1000001), FP_V_PASSED},
-	{"v6 IPv4 slot skipped forces pass-up", 6, 3, 0, 0x04, 1, MARK(0x1000001), FP_V_PASSED},
-	{"v6 two subscribers, consumed", 6, 4, 0, 0x0c, 0, 0, FP_V_FORWARDED},
-	{"v6 one subscriber, pass-up with mark", 6, 5, 0, 0x04, 1, MARK(55), FP_V_PASSED},
-	{"v4 qos-1 consumed", 4, 1, FP_SN_FLAG_QOSM1, 0x03, 0, 0, FP_V_FORWARDED},
-	{"v4 unmatched topic dropped", 4, 6, 0, 0, 0, 0, FP_V_DROP_NO_SUBSCRIBER},
-	{"v4 nobody served, passed unmarked", 4, 7, 0, 0, 1, 0, FP_V_PASSED},
-	{"v6 nobody served, passed unmarked", 6, 7, 0, 0, 1, 0, FP_V_PASSED},
-	{"v4 qos1 not fast path", 4, 1, 0x20, 0, 1, 0, FP_V_PASS_NOT_FASTPATH},
+        {"v4 two subscribers, consumed", 4, 1, 0, 0x03, 0, 0, FP_V_FORWARDED},
+        {"v4 one subscriber, pass-up with mark", 4, 2, 0, 0x01, 1, MARK(0x123456), FP_V_PASSED},
+        {"v4 IPv6 slot skipped forces pass-up", 4, 3, 0, 0x01, 1, MARK(0x1000001), FP_V_PASSED},
+        {"v6 IPv4 slot skipped forces pass-up", 6, 3, 0, 0x04, 1, MARK(0x1000001), FP_V_PASSED},
+        {"v6 two subscribers, consumed", 6, 4, 0, 0x0c, 0, 0, FP_V_FORWARDED},
+        {"v6 one subscriber, pass-up with mark", 6, 5, 0, 0x04, 1, MARK(55), FP_V_PASSED},
+        {"v4 qos-1 consumed", 4, 1, FP_SN_FLAG_QOSM1, 0x03, 0, 0, FP_V_FORWARDED},
+        {"v4 unmatched topic dropped", 4, 6, 0, 0, 0, 0, FP_V_DROP_NO_SUBSCRIBER},
+        {"v4 nobody served, passed unmarked", 4, 7, 0, 0, 1, 0, FP_V_PASSED},
+        {"v6 nobody served, passed unmarked", 6, 7, 0, 0, 1, 0, FP_V_PASSED},
+        {"v4 qos1 not fast path", 4, 1, 0x20, 0, 1, 0, FP_V_PASS_NOT_FASTPATH},
 };
 
 /* Sends `sn` as an exact frame from the publisher host and checks what everyone receives. */
@@ -479,38 +489,43 @@ static int put_topic_serve(struct env *e, uint16_t id, uint64_t serve, uint32_t 
 {
 	struct fp_topic_key key = {.type = FP_TOPIC_NORMAL, .id = htons(id)};
 	struct fp_topic v;
-	int err = bpf_map__lookup_elem(e->skel->maps.fp_topics, &key, sizeof(key), &v, sizeof(v), 0);
+	int err =
+	        bpf_map__lookup_elem(e->skel->maps.fp_topics, &key, sizeof(key), &v, sizeof(v), 0);
 	v.serve[0] = serve;
 	v.serve_gen = gen;
-	return err ? err : bpf_map__update_elem(e->skel->maps.fp_topics, &key, sizeof(key), &v,
-						 sizeof(v), 0);
+	return err ? err
+	           : bpf_map__update_elem(e->skel->maps.fp_topics, &key, sizeof(key), &v, sizeof(v),
+	                                  0);
 }
 
 /* Map changes take effect on the next packet: a serve set shrinking, a slot becoming invalid
  * (not fillable yet: the kernel leaves it to userspace and passes the original up). */
 static void run_changes(struct env *e)
 {
-	struct tc_scenario s = {"v4 serve set changed to slot 1", 4, 1, 0, 0x02, 0, 0,
-				FP_V_FORWARDED};
+	struct tc_scenario s = {
+	        "v4 serve set changed to slot 1", 4, 1, 0, 0x02, 0, 0, FP_V_FORWARDED};
 	CHECK_EQ(put_topic_serve(e, 1, 0x02, 12), 0);
 	run_scenario(e, &s, "serve-changed");
 	CHECK_EQ(put_topic_serve(e, 1, 0x03, 13), 0);
 	uint32_t slot = 1;
 	struct fp_subscriber sub;
-	CHECK_EQ(bpf_map__lookup_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0), 0);
+	CHECK_EQ(bpf_map__lookup_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0),
+	         0);
 	sub.valid = 0;
-	CHECK_EQ(bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0), 0);
-	struct tc_scenario inv = {"v4 invalid slot left to userspace", 4, 1, 0, 0x01, 1, MARK(13),
-				  FP_V_PASSED};
+	CHECK_EQ(bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0),
+	         0);
+	struct tc_scenario inv = {
+	        "v4 invalid slot left to userspace", 4, 1, 0, 0x01, 1, MARK(13), FP_V_PASSED};
 	run_scenario(e, &inv, "slot-invalid");
 	sub.valid = 1;
-	CHECK_EQ(bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0), 0);
+	CHECK_EQ(bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0),
+	         0);
 }
 
 /* A copy of a datagram the publisher's own stack built: IP header fields are the sender's,
  * so check what the fast path owns: ends, lengths, both checksums from scratch, SN bytes. */
 static void check_copy_of_udp(const struct env *e, const struct captured *c, int slot,
-			      const uint8_t *sn, size_t sn_len)
+                              const uint8_t *sn, size_t sn_len)
 {
 	int family = slot_family(slot);
 	size_t l4 = ETH_LEN + (family == 4 ? IP4_LEN : IP6_LEN), alen = family == 4 ? 4 : 16;
@@ -528,7 +543,8 @@ static void check_copy_of_udp(const struct env *e, const struct captured *c, int
 	CHECK_EQ(f[l4 + 2] << 8 | f[l4 + 3], slot_port(slot));
 	CHECK_EQ(c->csum_partial, 0);
 	CHECK_EQ(frame_udp_sum(family, ip + (family == 4 ? 12 : 8), ip + (family == 4 ? 16 : 24),
-			       f + l4, UDP_LEN + sn_len), 0xffff);
+	                       f + l4, UDP_LEN + sn_len),
+	         0xffff);
 	CHECK_MEM(f + l4 + UDP_LEN, sn_len, sn, sn_len);
 }
 
@@ -554,10 +570,10 @@ static void run_udp_publisher(struct env *e, int family, int tx_csum)
 	drain_all(e);
 	counters(e, topic, before);
 	bad0 = counter(e, FP_MAX_TOPICS, FP_V_PASS_BAD_CSUM);
-	ssize_t sent = family == 4 ? sendto(e->pub_udp[0], sn, sn_len, 0, (struct sockaddr *)&a4,
-					    sizeof(a4))
-				   : sendto(e->pub_udp[1], sn, sn_len, 0, (struct sockaddr *)&a6,
-					    sizeof(a6));
+	ssize_t sent =
+	        family == 4
+	                ? sendto(e->pub_udp[0], sn, sn_len, 0, (struct sockaddr *)&a4, sizeof(a4))
+	                : sendto(e->pub_udp[1], sn, sn_len, 0, (struct sockaddr *)&a6, sizeof(a6));
 	CHECK_EQ(sent, (ssize_t)sn_len);
 	int got = capture(e, cap, __builtin_popcount(copies));
 	CHECK_EQ(got, __builtin_popcount(copies));
@@ -579,7 +595,7 @@ static void run_udp_publisher(struct env *e, int family, int tx_csum)
 	CHECK_EQ(after[FP_V_CLONES] - before[FP_V_CLONES], __builtin_popcount(copies));
 	if (check_state_.failed != failed)
 		fprintf(stderr, "  ^ udp publisher v%d, tx checksum offload %s\n", family,
-			tx_csum ? "on" : "off");
+		        tx_csum ? "on" : "off");
 }
 
 /* Not a test: with FPK_BENCH set, measures the programs' own run time (BPF_ENABLE_STATS) for
@@ -600,8 +616,8 @@ static void run_bench(struct env *e)
 	uint32_t slot;
 	struct fp_subscriber sub;
 	slot = 4; /* IPv4, port 25203 */
-	if (stats < 0 || bpf_map__lookup_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub,
-					      sizeof(sub), 0) < 0)
+	if (stats < 0 ||
+	    bpf_map__lookup_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0) < 0)
 		return;
 	for (slot = 8; slot < 8 + 64; slot++)
 		bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0);
@@ -638,7 +654,8 @@ static void run_bench(struct env *e)
 		prog_stats(e->skel->progs.fp_tc, &ns1, &c1);
 		prog_stats(e->skel->progs.fp_xdp, &x1, &xc1);
 		uint64_t cnt = c1 - c0 ? c1 - c0 : 1, xcnt = xc1 - xc0 ? xc1 - xc0 : 1;
-		printf("bench: %2d copies: fp_tc %6llu ns/packet (%llu runs), fp_xdp %4llu ns/packet, "
+		printf("bench: %2d copies: fp_tc %6llu ns/packet (%llu runs), fp_xdp %4llu "
+		       "ns/packet, "
 		       "clones %llu, clone failures %llu\n",
 		       k, (unsigned long long)((ns1 - ns0) / cnt), (unsigned long long)(c1 - c0),
 		       (unsigned long long)((x1 - x0) / xcnt),
@@ -687,8 +704,9 @@ int main(int argc, char **argv)
 		printf("skipped: attaching BPF programs needs root\n");
 		return 77;
 	}
-	struct env e = {.ns_pub = netns_open(argv[1]), .ns_brk = netns_open(argv[2]),
-			.ns_sub = netns_open(argv[3])};
+	struct env e = {.ns_pub = netns_open(argv[1]),
+	                .ns_brk = netns_open(argv[2]),
+	                .ns_sub = netns_open(argv[3])};
 	if (e.ns_pub < 0 || e.ns_brk < 0 || e.ns_sub < 0 || setns(e.ns_brk, CLONE_NEWNET) < 0) {
 		fprintf(stderr, "cannot enter the test namespaces\n");
 		return 1;

@@ -670,6 +670,10 @@ static int run(struct env *e)
 	if (open_sockets(e) < 0 || read_interfaces(e) < 0 || open_packet_sockets(e) < 0)
 		return -EIO;
 	e->skel = fastpath__open_and_load();
+	if (!e->skel && (errno == ENOSYS || errno == EPERM)) {
+		printf("skipped: the kernel refuses BPF here (%s)\n", strerror(errno));
+		return 77;
+	}
 	if (!e->skel) {
 		fprintf(stderr, "fastpath__open_and_load: %s\n", strerror(errno));
 		return -errno;
@@ -712,6 +716,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int err = run(&e);
+	if (err == 77)
+		return 77;
 	CHECK_EQ(err, 0);
 	/* Namespaces go with the script's cleanup; detach explicitly all the same. */
 	bpf_xdp_detach(e.if_pub_brk, XDP_FLAGS_DRV_MODE, NULL);

@@ -25,12 +25,13 @@
 #include "fastpath.skel.h"
 #include "fp_frame.h"
 
-#define SN_PORT   25000
-#define PUB_PORT  25100
-#define SUB_PORT0 25201 /* subscriber sockets: 25201, 25202, 25203 per family */
-#define NSUBPORTS 3
-#define WAIT_MS   1000 /* for what must arrive */
-#define QUIET_MS  250  /* for what must not */
+#define SN_PORT       25000
+#define PUB_PORT      25100
+#define SUB_PORT0     25201 /* subscriber sockets: 25201, 25202, 25203 per family */
+#define PUB_SIDE_PORT 25204 /* a subscriber on the publisher's side (another interface) */
+#define NSUBPORTS     3
+#define WAIT_MS       1000 /* for what must arrive */
+#define QUIET_MS      250  /* for what must not */
 
 static const uint8_t pub4[4] = {10, 251, 1, 2}, brk_pub4[4] = {10, 251, 1, 1};
 static const uint8_t brk_sub4[4] = {10, 251, 2, 1}, sub4[4] = {10, 251, 2, 2};
@@ -47,6 +48,7 @@ struct env {
 	int brk[2];            /* broker UDP sockets (v4, v6) with SO_RCVMARK */
 	int sub[2][NSUBPORTS]; /* subscriber UDP sockets per family */
 	int pub_udp[2];        /* publisher UDP sockets per family */
+	int pub_side_sub;      /* subscriber UDP socket on the publisher host (IPv4) */
 	struct fastpath *skel;
 };
 
@@ -60,20 +62,44 @@ static const uint8_t *addr_of(const uint8_t *a4, const uint8_t *a6, int family)
 	return family == 4 ? a4 : a6;
 }
 
-/* Subscriber slots: 0,1,4 IPv4 ports 25201,25202,25203; 2,3,5 IPv6 ports 25201,25202,25203. */
+/* Subscriber slots: where each one sits. */
+enum slot_side { SIDE_SUB, SIDE_PUB, SIDE_NOWHERE };
+
+struct slot_def {
+	int family;
+	enum slot_side side; /* SIDE_SUB: behind fpks0; SIDE_PUB: behind fpkp0 (the ingress
+	                        interface itself); SIDE_NOWHERE: an ifindex that does not exist,
+	                        so bpf_clone_redirect fails */
+	uint16_t port;
+};
+
+static const struct slot_def slot_defs[] = {
+        {4, SIDE_SUB, SUB_PORT0},     {4, SIDE_SUB, SUB_PORT0 + 1},
+        {6, SIDE_SUB, SUB_PORT0},     {6, SIDE_SUB, SUB_PORT0 + 1},
+        {4, SIDE_SUB, SUB_PORT0 + 2}, {6, SIDE_SUB, SUB_PORT0 + 2},
+        {4, SIDE_PUB, PUB_SIDE_PORT}, {4, SIDE_NOWHERE, SUB_PORT0 + 2},
+};
+#define NSLOTS          ((int)(sizeof(slot_defs) / sizeof(slot_defs[0])))
+#define NOWHERE_IFINDEX 0x7fff
+
 static int slot_family(int slot)
 {
-	return slot == 2 || slot == 3 || slot == 5 ? 6 : 4;
+	return slot_defs[slot].family;
 }
 
 static uint16_t slot_port(int slot)
 {
-	static const uint16_t ports[] = {SUB_PORT0,     SUB_PORT0 + 1, SUB_PORT0,
-	                                 SUB_PORT0 + 1, SUB_PORT0 + 2, SUB_PORT0 + 2};
-	return ports[slot];
+	return slot_defs[slot].port;
 }
 
-#define NSLOTS 6
+/* Slots on `side`, as a bitmask. */
+static unsigned side_mask(enum slot_side side)
+{
+	unsigned m = 0;
+	for (int i = 0; i < NSLOTS; i++)
+		m |= (unsigned)(slot_defs[i].side == side) << i;
+	return m;
+}
 
 static int open_sockets(struct env *e)
 {
@@ -99,6 +125,9 @@ static int open_sockets(struct env *e)
 		    udp_bind(e->pub_udp[f], family, addr_of(pub4, pub6, family), PUB_PORT) < 0)
 			return -EIO;
 	}
+	e->pub_side_sub = netns_socket(e->ns_pub, e->ns_brk, AF_INET, SOCK_DGRAM, 0);
+	if (e->pub_side_sub < 0 || udp_bind(e->pub_side_sub, 4, pub4, PUB_SIDE_PORT) < 0)
+		return -EIO;
 	return 0;
 }
 
@@ -160,20 +189,26 @@ static const struct tc_topic tc_topics[] = {
         {5, FP_TF_ENABLED | FP_TF_PASS_UP, 0x04, 55},       /* v6 slot 2, then passed up */
         {6, FP_TF_ENABLED, 0x3f, 66},                       /* "c/d": no subscriber, dropped */
         {7, FP_TF_ENABLED | FP_TF_PASS_UP, 0x00, 77},       /* nobody served: passed by XDP */
+        {8, FP_TF_ENABLED, 0xc1, 88}, /* slots 0 (fpks0), 6 (fpkp0), 7 (no such interface) */
 };
 
 static int fill_subscribers(struct env *e)
 {
-	for (uint32_t slot = 0; slot < NSLOTS; slot++) {
-		int family = slot_family((int)slot);
-		struct fp_subscriber s = {.ifindex = (uint32_t)e->if_sub_brk, .valid = 1};
-		memcpy(s.dst_mac, e->mac_sub, 6);
-		memcpy(s.src_mac, e->mac_sub_brk, 6);
+	for (uint32_t slot = 0; slot < (uint32_t)NSLOTS; slot++) {
+		const struct slot_def *d = &slot_defs[slot];
+		int family = d->family, pub = d->side == SIDE_PUB;
+		size_t alen = family == 4 ? 4 : 16;
+		struct fp_subscriber s = {
+		        .ifindex = (uint32_t)(pub ? e->if_pub_brk : e->if_sub_brk), .valid = 1};
+		if (d->side == SIDE_NOWHERE)
+			s.ifindex = NOWHERE_IFINDEX;
+		memcpy(s.dst_mac, pub ? e->mac_pub : e->mac_sub, 6);
+		memcpy(s.src_mac, pub ? e->mac_pub_brk : e->mac_sub_brk, 6);
 		s.peer.family = s.local.family = (uint8_t)family;
-		s.peer.port = htons(slot_port((int)slot));
+		s.peer.port = htons(d->port);
 		s.local.port = htons(SN_PORT);
-		memcpy(s.peer.addr, addr_of(sub4, sub6, family), family == 4 ? 4 : 16);
-		memcpy(s.local.addr, addr_of(brk_sub4, brk_sub6, family), family == 4 ? 4 : 16);
+		memcpy(s.peer.addr, pub ? pub4 : addr_of(sub4, sub6, family), alen);
+		memcpy(s.local.addr, pub ? brk_pub4 : addr_of(brk_sub4, brk_sub6, family), alen);
 		int err = bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, sizeof(slot),
 		                               &s, sizeof(s), 0);
 		if (err)
@@ -273,12 +308,13 @@ static size_t publisher_frame(const struct env *e, int family, const uint8_t *sn
  * (fpks0) as source, subscriber as destination, checksums computed from scratch. */
 static size_t copy_frame(const struct env *e, int slot, const uint8_t *sn, size_t n, uint8_t *out)
 {
-	int family = slot_family(slot);
+	int family = slot_family(slot), pub = slot_defs[slot].side == SIDE_PUB;
+	size_t alen = family == 4 ? 4 : 16;
 	struct frame_spec s = {.family = family, .sn = sn, .sn_len = n};
-	memcpy(s.src.mac, e->mac_sub_brk, 6);
-	memcpy(s.dst.mac, e->mac_sub, 6);
-	memcpy(s.src.addr, addr_of(brk_sub4, brk_sub6, family), family == 4 ? 4 : 16);
-	memcpy(s.dst.addr, addr_of(sub4, sub6, family), family == 4 ? 4 : 16);
+	memcpy(s.src.mac, pub ? e->mac_pub_brk : e->mac_sub_brk, 6);
+	memcpy(s.dst.mac, pub ? e->mac_pub : e->mac_sub, 6);
+	memcpy(s.src.addr, pub ? brk_pub4 : addr_of(brk_sub4, brk_sub6, family), alen);
+	memcpy(s.dst.addr, pub ? pub4 : addr_of(sub4, sub6, family), alen);
 	s.src.port = SN_PORT, s.dst.port = slot_port(slot);
 	return frame_build(out, &s);
 }
@@ -294,6 +330,8 @@ static void drain(int fd)
 static void drain_all(struct env *e)
 {
 	drain(e->pkt_sub);
+	drain(e->pkt_pub);
+	drain(e->pub_side_sub);
 	for (int f = 0; f < 2; f++) {
 		drain(e->brk[f]);
 		for (int i = 0; i < NSUBPORTS; i++)
@@ -315,7 +353,7 @@ static int is_copy(const uint8_t *f, size_t n)
 		return 0;
 	unsigned sport = (unsigned)(f[l4] << 8 | f[l4 + 1]),
 	         dport = (unsigned)(f[l4 + 2] << 8 | f[l4 + 3]);
-	return sport == SN_PORT && dport >= SUB_PORT0 && dport < SUB_PORT0 + NSUBPORTS;
+	return sport == SN_PORT && dport >= SUB_PORT0 && dport <= PUB_SIDE_PORT;
 }
 
 struct captured {
@@ -326,13 +364,14 @@ struct captured {
 
 #define MAX_CAPTURE 8
 
-/* Captures copies on fpks1: waits up to WAIT_MS for `want`, then QUIET_MS for any extra. */
-static int capture(struct env *e, struct captured *out, int want)
+/* Captures copies on AF_PACKET socket `fd` (fpks1 or fpkp1): waits up to WAIT_MS for `want`,
+ * then QUIET_MS for any extra. */
+static int capture(int fd, struct captured *out, int want)
 {
 	int n = 0, one = 1;
-	setsockopt(e->pkt_sub, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
+	setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
 	for (int rounds = 0; rounds < 64 && n < MAX_CAPTURE; rounds++) {
-		if (wait_readable(e->pkt_sub, n < want ? WAIT_MS : QUIET_MS) <= 0)
+		if (wait_readable(fd, n < want ? WAIT_MS : QUIET_MS) <= 0)
 			break;
 		struct sockaddr_ll from;
 		char cbuf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
@@ -343,7 +382,7 @@ static int capture(struct env *e, struct captured *out, int want)
 		                     .msg_iovlen = 1,
 		                     .msg_control = cbuf,
 		                     .msg_controllen = sizeof(cbuf)};
-		ssize_t len = recvmsg(e->pkt_sub, &msg, MSG_DONTWAIT);
+		ssize_t len = recvmsg(fd, &msg, MSG_DONTWAIT);
 		if (len < 0 || from.sll_pkttype == PACKET_OUTGOING ||
 		    !is_copy(out[n].frame, (size_t)len))
 			continue;
@@ -386,9 +425,12 @@ static ssize_t recv_up(struct env *e, int family, uint8_t *buf, size_t cap, uint
 static void check_sub_sockets(struct env *e, unsigned copies, const uint8_t *sn, size_t sn_len)
 {
 	for (int slot = 0; slot < NSLOTS; slot++) {
-		int family = slot_family(slot),
-		    fd = e->sub[fam_index(family)][slot_port(slot) - SUB_PORT0];
-		int want = (copies >> slot) & 1;
+		enum slot_side side = slot_defs[slot].side;
+		int family = slot_family(slot), want = (copies >> slot) & 1;
+		if (side == SIDE_NOWHERE)
+			continue;
+		int fd = side == SIDE_PUB ? e->pub_side_sub
+		                          : e->sub[fam_index(family)][slot_port(slot) - SUB_PORT0];
 		uint8_t buf[FRAME_MAX];
 		struct sockaddr_storage from;
 		socklen_t flen = sizeof(from);
@@ -402,7 +444,7 @@ static void check_sub_sockets(struct env *e, unsigned copies, const uint8_t *sn,
 		CHECK_MEM(buf, n, sn, sn_len);
 		if (family == 4) {
 			struct sockaddr_in *a = (struct sockaddr_in *)&from;
-			CHECK_MEM(&a->sin_addr, 4, brk_sub4, 4);
+			CHECK_MEM(&a->sin_addr, 4, side == SIDE_PUB ? brk_pub4 : brk_sub4, 4);
 			CHECK_EQ(ntohs(a->sin_port), SN_PORT);
 		} else {
 			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&from;
@@ -418,34 +460,57 @@ struct tc_scenario {
 	const char *name;
 	int family;
 	uint16_t topic;
-	uint8_t flags;   /* PUBLISH flags (QoS 0, normal id unless given) */
-	unsigned copies; /* slots that must get a copy */
-	int up;          /* the original reaches the broker socket */
-	uint32_t mark;   /* its mark (0: none) */
-	int verdict;     /* counter of the topic slot that moves by one */
+	uint8_t flags;    /* PUBLISH flags (QoS 0, normal id unless given) */
+	unsigned copies;  /* slots that must get a copy */
+	int up;           /* the original reaches the broker socket */
+	uint32_t mark;    /* its mark (0: none) */
+	int verdict;      /* counter of the topic slot that moves by one */
+	int clone_failed; /* copies counted CLONE_FAILED */
 };
 
 #define MARK(gen) (FP_MARK_TAG | ((gen)&FP_MARK_GEN_MASK))
 
 static const struct tc_scenario scenarios[] = {
-        {"v4 two subscribers, consumed", 4, 1, 0, 0x03, 0, 0, FP_V_FORWARDED},
-        {"v4 one subscriber, pass-up with mark", 4, 2, 0, 0x01, 1, MARK(0x123456), FP_V_PASSED},
-        {"v4 IPv6 slot skipped forces pass-up", 4, 3, 0, 0x01, 1, MARK(0x1000001), FP_V_PASSED},
-        {"v6 IPv4 slot skipped forces pass-up", 6, 3, 0, 0x04, 1, MARK(0x1000001), FP_V_PASSED},
-        {"v6 two subscribers, consumed", 6, 4, 0, 0x0c, 0, 0, FP_V_FORWARDED},
-        {"v6 one subscriber, pass-up with mark", 6, 5, 0, 0x04, 1, MARK(55), FP_V_PASSED},
-        {"v4 qos-1 consumed", 4, 1, FP_SN_FLAG_QOSM1, 0x03, 0, 0, FP_V_FORWARDED},
-        {"v4 unmatched topic dropped", 4, 6, 0, 0, 0, 0, FP_V_DROP_NO_SUBSCRIBER},
-        {"v4 nobody served, passed unmarked", 4, 7, 0, 0, 1, 0, FP_V_PASSED},
-        {"v6 nobody served, passed unmarked", 6, 7, 0, 0, 1, 0, FP_V_PASSED},
-        {"v4 qos1 not fast path", 4, 1, 0x20, 0, 1, 0, FP_V_PASS_NOT_FASTPATH},
+        {"v4 two subscribers, consumed", 4, 1, 0, 0x03, 0, 0, FP_V_FORWARDED, 0},
+        {"v4 one subscriber, pass-up with mark", 4, 2, 0, 0x01, 1, MARK(0x123456), FP_V_PASSED, 0},
+        {"v4 IPv6 slot skipped forces pass-up", 4, 3, 0, 0x01, 1, MARK(0x1000001), FP_V_PASSED, 0},
+        {"v6 IPv4 slot skipped forces pass-up", 6, 3, 0, 0x04, 1, MARK(0x1000001), FP_V_PASSED, 0},
+        {"v6 two subscribers, consumed", 6, 4, 0, 0x0c, 0, 0, FP_V_FORWARDED, 0},
+        {"v6 one subscriber, pass-up with mark", 6, 5, 0, 0x04, 1, MARK(55), FP_V_PASSED, 0},
+        {"v4 qos-1 consumed", 4, 1, FP_SN_FLAG_QOSM1, 0x03, 0, 0, FP_V_FORWARDED, 0},
+        {"v4 unmatched topic dropped", 4, 6, 0, 0, 0, 0, FP_V_DROP_NO_SUBSCRIBER, 0},
+        {"v4 nobody served, passed unmarked", 4, 7, 0, 0, 1, 0, FP_V_PASSED, 0},
+        {"v6 nobody served, passed unmarked", 6, 7, 0, 0, 1, 0, FP_V_PASSED, 0},
+        {"v4 qos1 not fast path", 4, 1, 0x20, 0, 1, 0, FP_V_PASS_NOT_FASTPATH, 0},
+        {"v4 copies on two interfaces, one clone fails", 4, 8, 0, 0x41, 0, 0, FP_V_FORWARDED, 1},
 };
+
+/* Captures the copies of `copies` on both sides and compares each with the frame built from
+ * scratch. Copies leave in slot order (fp_tc walks the set from bit 0). */
+static void check_copies(struct env *e, unsigned copies, const uint8_t *sn, size_t sn_len)
+{
+	static struct captured cap[MAX_CAPTURE];
+	uint8_t want[FRAME_MAX];
+	for (int side = SIDE_SUB; side <= SIDE_PUB; side++) {
+		unsigned mine = copies & side_mask((enum slot_side)side);
+		int got = capture(side == SIDE_SUB ? e->pkt_sub : e->pkt_pub, cap,
+		                  __builtin_popcount(mine));
+		CHECK_EQ(got, __builtin_popcount(mine));
+		for (int slot = 0, i = 0; slot < NSLOTS && i < got; slot++) {
+			if (!((mine >> slot) & 1))
+				continue;
+			size_t wlen = copy_frame(e, slot, sn, sn_len, want);
+			CHECK_MEM(cap[i].frame, cap[i].len, want, wlen);
+			CHECK_EQ(cap[i].csum_partial, 0);
+			i++;
+		}
+	}
+}
 
 /* Sends `sn` as an exact frame from the publisher host and checks what everyone receives. */
 static void run_scenario(struct env *e, const struct tc_scenario *s, const char *payload)
 {
-	static struct captured cap[MAX_CAPTURE];
-	uint8_t sn[256], frame[FRAME_MAX], want[FRAME_MAX], up[FRAME_MAX];
+	uint8_t sn[256], frame[FRAME_MAX], up[FRAME_MAX];
 	uint64_t before[FP_NVERDICTS], after[FP_NVERDICTS];
 	unsigned failed = check_state_.failed;
 	size_t sn_len = make_publish(sn, s->flags, s->topic, payload);
@@ -454,17 +519,7 @@ static void run_scenario(struct env *e, const struct tc_scenario *s, const char 
 	drain_all(e);
 	counters(e, s->topic, before);
 	CHECK_EQ(send(e->pkt_pub, frame, len, 0), (ssize_t)len);
-	int got = capture(e, cap, ncopies);
-	CHECK_EQ(got, ncopies);
-	for (int slot = 0, i = 0; slot < NSLOTS && i < got; slot++) {
-		if (!((s->copies >> slot) & 1))
-			continue;
-		/* Copies leave in slot order (fp_tc walks the set from bit 0). */
-		size_t wlen = copy_frame(e, slot, sn, sn_len, want);
-		CHECK_MEM(cap[i].frame, cap[i].len, want, wlen);
-		CHECK_EQ(cap[i].csum_partial, 0);
-		i++;
-	}
+	check_copies(e, s->copies, sn, sn_len);
 	check_sub_sockets(e, s->copies, sn, sn_len);
 	uint32_t mark;
 	ssize_t n = recv_up(e, s->family, up, sizeof(up), &mark, s->up ? WAIT_MS : QUIET_MS);
@@ -478,6 +533,8 @@ static void run_scenario(struct env *e, const struct tc_scenario *s, const char 
 		uint64_t d = after[v] - before[v];
 		if (v == FP_V_CLONES)
 			CHECK_EQ(d, (uint64_t)ncopies);
+		else if (v == FP_V_CLONE_FAILED)
+			CHECK_EQ(d, (uint64_t)s->clone_failed);
 		else
 			CHECK_EQ(d, v == (uint32_t)s->verdict);
 	}
@@ -503,7 +560,7 @@ static int put_topic_serve(struct env *e, uint16_t id, uint64_t serve, uint32_t 
 static void run_changes(struct env *e)
 {
 	struct tc_scenario s = {
-	        "v4 serve set changed to slot 1", 4, 1, 0, 0x02, 0, 0, FP_V_FORWARDED};
+	        "v4 serve set changed to slot 1", 4, 1, 0, 0x02, 0, 0, FP_V_FORWARDED, 0};
 	CHECK_EQ(put_topic_serve(e, 1, 0x02, 12), 0);
 	run_scenario(e, &s, "serve-changed");
 	CHECK_EQ(put_topic_serve(e, 1, 0x03, 13), 0);
@@ -515,7 +572,7 @@ static void run_changes(struct env *e)
 	CHECK_EQ(bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0),
 	         0);
 	struct tc_scenario inv = {
-	        "v4 invalid slot left to userspace", 4, 1, 0, 0x01, 1, MARK(13), FP_V_PASSED};
+	        "v4 invalid slot left to userspace", 4, 1, 0, 0x01, 1, MARK(13), FP_V_PASSED, 0};
 	run_scenario(e, &inv, "slot-invalid");
 	sub.valid = 1;
 	CHECK_EQ(bpf_map__update_elem(e->skel->maps.fp_subscribers, &slot, 4, &sub, sizeof(sub), 0),
@@ -575,7 +632,7 @@ static void run_udp_publisher(struct env *e, int family, int tx_csum)
 	                ? sendto(e->pub_udp[0], sn, sn_len, 0, (struct sockaddr *)&a4, sizeof(a4))
 	                : sendto(e->pub_udp[1], sn, sn_len, 0, (struct sockaddr *)&a6, sizeof(a6));
 	CHECK_EQ(sent, (ssize_t)sn_len);
-	int got = capture(e, cap, __builtin_popcount(copies));
+	int got = capture(e->pkt_sub, cap, __builtin_popcount(copies));
 	CHECK_EQ(got, __builtin_popcount(copies));
 	for (int slot = 0, i = 0; slot < NSLOTS && i < got; slot++)
 		if ((copies >> slot) & 1)

@@ -9,6 +9,7 @@
  * userspace, the authority, handles it as it would without the fast path. */
 #include "parse.h"
 
+#include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -670,11 +671,14 @@ static __always_inline int fp_take_meta(struct __sk_buff *skb, struct fp_meta *o
 		return -ENOENT;
 	*out = *m;
 	m->magic = 0;
-	/* Offsets as fp_xdp writes them; GSO skbs (GRO merged datagrams) are left alone. */
+	/* Offsets as fp_xdp writes them; GSO skbs (GRO merged datagrams) are left alone, and so
+	 * are frames not addressed to this host's MAC (promiscuous mode: the stack drops them,
+	 * XDP cannot tell them apart). */
 	if ((out->family != 4 && out->family != 6) || out->l3_off != sizeof(struct ethhdr) ||
 	    out->l4_off < out->l3_off + sizeof(struct iphdr) ||
 	    out->sn_off != out->l4_off + sizeof(struct udphdr) ||
-	    (__u32)out->sn_off + out->sn_len > skb->len || skb->gso_size)
+	    (__u32)out->sn_off + out->sn_len > skb->len || skb->gso_size ||
+	    skb->pkt_type != PACKET_HOST)
 		return -EINVAL;
 	return 0;
 }

@@ -542,6 +542,33 @@ static void run_scenario(struct env *e, const struct tc_scenario *s, const char 
 		fprintf(stderr, "  ^ scenario \"%s\"\n", s->name);
 }
 
+/* A fast-path PUBLISH to another host's MAC (as a promiscuous interface sees it): fp_xdp
+ * cannot tell, fp_tc sees PACKET_OTHERHOST and leaves it to the stack, which drops it. */
+static void run_otherhost(struct env *e)
+{
+	static struct captured cap[MAX_CAPTURE];
+	uint8_t sn[64], frame[FRAME_MAX], up[FRAME_MAX];
+	uint64_t before[FP_NVERDICTS], after[FP_NVERDICTS];
+	uint64_t passed0 = counter(e, FP_MAX_TOPICS, FP_V_PASSED);
+	unsigned failed = check_state_.failed;
+	size_t sn_len = make_publish(sn, 0, 1, "otherhost");
+	size_t len = publisher_frame(e, 4, sn, sn_len, frame);
+	memcpy(frame, "\x02\x00\x00\x00\x00\x99", 6);
+	drain_all(e);
+	counters(e, 1, before);
+	CHECK_EQ(send(e->pkt_pub, frame, len, 0), (ssize_t)len);
+	CHECK_EQ(capture(e->pkt_sub, cap, 0), 0);
+	check_sub_sockets(e, 0, sn, sn_len);
+	uint32_t mark;
+	CHECK_EQ(recv_up(e, 4, up, sizeof(up), &mark, QUIET_MS), -ETIMEDOUT);
+	counters(e, 1, after);
+	for (uint32_t v = 0; v < FP_NVERDICTS; v++)
+		CHECK_EQ(after[v] - before[v], 0);
+	CHECK_EQ(counter(e, FP_MAX_TOPICS, FP_V_PASSED) - passed0, 1);
+	if (check_state_.failed != failed)
+		fprintf(stderr, "  ^ frame to another host's MAC\n");
+}
+
 static int put_topic_serve(struct env *e, uint16_t id, uint64_t serve, uint32_t gen)
 {
 	struct fp_topic_key key = {.type = FP_TOPIC_NORMAL, .id = htons(id)};
@@ -746,6 +773,7 @@ static int run(struct env *e)
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		run_scenario(e, &scenarios[i], scenarios[i].name);
 	run_changes(e);
+	run_otherhost(e);
 	run_udp_publisher(e, 4, 1);
 	run_udp_publisher(e, 4, 0);
 	run_udp_publisher(e, 6, 1);

@@ -319,14 +319,6 @@ static size_t copy_frame(const struct env *e, int slot, const uint8_t *sn, size_
 	return frame_build(out, &s);
 }
 
-/* Reads everything pending on `fd` (a bounded number of datagrams). */
-static void drain(int fd)
-{
-	uint8_t buf[FRAME_MAX];
-	for (int i = 0; i < 1000 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0; i++)
-		;
-}
-
 static void drain_all(struct env *e)
 {
 	drain(e->pkt_sub);
@@ -356,48 +348,11 @@ static int is_copy(const uint8_t *f, size_t n)
 	return sport == SN_PORT && dport >= SUB_PORT0 && dport <= PUB_SIDE_PORT;
 }
 
-struct captured {
-	uint8_t frame[FRAME_MAX];
-	size_t len;
-	int csum_partial; /* TP_STATUS_CSUMNOTREADY: the checksum field is not final */
-};
-
-#define MAX_CAPTURE 8
-
-/* Captures copies on AF_PACKET socket `fd` (fpks1 or fpkp1): waits up to WAIT_MS for `want`,
- * then QUIET_MS for any extra. */
+/* Copies on AF_PACKET socket `fd` (fpks1 or fpkp1): up to WAIT_MS for `want`, then QUIET_MS
+ * for any extra. */
 static int capture(int fd, struct captured *out, int want)
 {
-	int n = 0, one = 1;
-	setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
-	for (int rounds = 0; rounds < 64 && n < MAX_CAPTURE; rounds++) {
-		if (wait_readable(fd, n < want ? WAIT_MS : QUIET_MS) <= 0)
-			break;
-		struct sockaddr_ll from;
-		char cbuf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-		struct iovec iov = {out[n].frame, FRAME_MAX};
-		struct msghdr msg = {.msg_name = &from,
-		                     .msg_namelen = sizeof(from),
-		                     .msg_iov = &iov,
-		                     .msg_iovlen = 1,
-		                     .msg_control = cbuf,
-		                     .msg_controllen = sizeof(cbuf)};
-		ssize_t len = recvmsg(fd, &msg, MSG_DONTWAIT);
-		if (len < 0 || from.sll_pkttype == PACKET_OUTGOING ||
-		    !is_copy(out[n].frame, (size_t)len))
-			continue;
-		out[n].len = (size_t)len;
-		out[n].csum_partial = 0;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			struct tpacket_auxdata aux;
-			if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
-				continue;
-			memcpy(&aux, CMSG_DATA(c), sizeof(aux));
-			out[n].csum_partial = !!(aux.tp_status & TP_STATUS_CSUMNOTREADY);
-		}
-		n++;
-	}
-	return n;
+	return capture_frames(fd, out, want, is_copy, WAIT_MS, QUIET_MS);
 }
 
 /* The original passed up to the broker socket: its payload and mark (0 when none). */

@@ -442,7 +442,8 @@ static const struct tc_scenario scenarios[] = {
 
 /* Captures the copies of `copies` on both sides and compares each with the frame built from
  * scratch. Copies leave in slot order (fp_tc walks the set from bit 0). */
-static void check_copies(struct env *e, unsigned copies, const uint8_t *sn, size_t sn_len)
+static void check_copies(struct env *e, unsigned copies, const uint8_t *sn, size_t sn_len,
+                         int no_csum)
 {
 	static struct captured cap[MAX_CAPTURE];
 	uint8_t want[FRAME_MAX];
@@ -455,6 +456,8 @@ static void check_copies(struct env *e, unsigned copies, const uint8_t *sn, size
 			if (!((mine >> slot) & 1))
 				continue;
 			size_t wlen = copy_frame(e, slot, sn, sn_len, want);
+			if (no_csum) /* IPv4 "no checksum" stays so (RFC 768) */
+				memset(want + ETH_LEN + IP4_LEN + 6, 0, 2);
 			CHECK_MEM(cap[i].frame, cap[i].len, want, wlen);
 			CHECK_EQ(cap[i].csum_partial, 0);
 			i++;
@@ -474,7 +477,7 @@ static void run_scenario(struct env *e, const struct tc_scenario *s, const char 
 	drain_all(e);
 	counters(e, s->topic, before);
 	CHECK_EQ(send(e->pkt_pub, frame, len, 0), (ssize_t)len);
-	check_copies(e, s->copies, sn, sn_len);
+	check_copies(e, s->copies, sn, sn_len, 0);
 	check_sub_sockets(e, s->copies, sn, sn_len);
 	uint32_t mark;
 	ssize_t n = recv_up(e, s->family, up, sizeof(up), &mark, s->up ? WAIT_MS : QUIET_MS);
@@ -522,6 +525,39 @@ static void run_otherhost(struct env *e)
 	CHECK_EQ(counter(e, FP_MAX_TOPICS, FP_V_PASSED) - passed0, 1);
 	if (check_state_.failed != failed)
 		fprintf(stderr, "  ^ frame to another host's MAC\n");
+}
+
+/* UDP checksum edge cases on topic 1 (IPv4 slots 0, 1): a publisher's checksum of 0 (none)
+ * stays 0 in the copies; a copy whose checksum computes to 0 carries 0xffff (RFC 768), which
+ * the payload's last two bytes are chosen to force for slot 0. */
+static void run_csum_edges(struct env *e)
+{
+	uint8_t sn[64], frame[FRAME_MAX], copy[FRAME_MAX];
+	uint64_t clones0 = counter(e, 1, FP_V_CLONES);
+	unsigned failed = check_state_.failed;
+	size_t sn_len = make_publish(sn, 0, 1, "zero-csum");
+	size_t len = publisher_frame(e, 4, sn, sn_len, frame);
+	memset(frame + ETH_LEN + IP4_LEN + 6, 0, 2);
+	drain_all(e);
+	CHECK_EQ(send(e->pkt_pub, frame, len, 0), (ssize_t)len);
+	check_copies(e, 0x03, sn, sn_len, 1);
+	sn_len = make_publish(sn, 0, 1, "csum-0xffff..");
+	sn[sn_len - 2] = sn[sn_len - 1] = 0;
+	size_t clen = copy_frame(e, 0, sn, sn_len, copy), l4 = ETH_LEN + IP4_LEN;
+	copy[l4 + 6] = copy[l4 + 7] = 0;
+	uint16_t rest =
+	        frame_udp_sum(4, copy + ETH_LEN + 12, copy + ETH_LEN + 16, copy + l4, clen - l4);
+	uint16_t fill = (uint16_t)(0xffff - rest); /* the sum then folds to 0xffff: checksum 0 */
+	sn[sn_len - 2] = (uint8_t)(fill >> 8), sn[sn_len - 1] = (uint8_t)fill;
+	copy_frame(e, 0, sn, sn_len, copy);
+	CHECK_EQ(copy[l4 + 6] << 8 | copy[l4 + 7], 0xffff);
+	len = publisher_frame(e, 4, sn, sn_len, frame);
+	drain_all(e);
+	CHECK_EQ(send(e->pkt_pub, frame, len, 0), (ssize_t)len);
+	check_copies(e, 0x03, sn, sn_len, 0);
+	CHECK_EQ(counter(e, 1, FP_V_CLONES) - clones0, 4);
+	if (check_state_.failed != failed)
+		fprintf(stderr, "  ^ UDP checksum 0 / 0xffff\n");
 }
 
 static int put_topic_serve(struct env *e, uint16_t id, uint64_t serve, uint32_t gen)
@@ -729,6 +765,7 @@ static int run(struct env *e)
 		run_scenario(e, &scenarios[i], scenarios[i].name);
 	run_changes(e);
 	run_otherhost(e);
+	run_csum_edges(e);
 	run_udp_publisher(e, 4, 1);
 	run_udp_publisher(e, 4, 0);
 	run_udp_publisher(e, 6, 1);

@@ -215,6 +215,18 @@ static __always_inline int fp_ipv4_unusual(const struct iphdr *ip, void *end,
 	return FP_P_IP_OPTIONS;
 }
 
+/* IPv6 with extension headers: counted when a UDP header for our port can be found behind
+ * them (as for IPv4, the first fragment shows it, later ones do not). */
+static __always_inline int fp_ipv6_unusual(struct fp_cursor *c, __u8 nexthdr,
+                                           const struct fp_config *cfg)
+{
+	struct udphdr *udp;
+	if (fp_skip_ipv6_ext(c, nexthdr) != IPPROTO_UDP || fp_parse_udp(c, &udp) < 0 ||
+	    !fp_is_sn_port(cfg, udp->dest))
+		return FP_P_OTHER;
+	return FP_P_IP_OPTIONS;
+}
+
 static __always_inline int fp_parse_v4(struct fp_cursor *c, struct fp_pkt *p,
                                        const struct fp_config *cfg, void *data)
 {
@@ -252,7 +264,7 @@ static __always_inline int fp_parse_v6(struct fp_cursor *c, struct fp_pkt *p,
 	if (fp_parse_ipv6(c, &ip6) < 0 || ip6->version != 6)
 		return FP_P_OTHER;
 	if (ip6->nexthdr != IPPROTO_UDP)
-		return fp_ipv6_is_ext_header(ip6->nexthdr) ? FP_P_IP_OPTIONS : FP_P_OTHER;
+		return fp_ipv6_unusual(c, ip6->nexthdr, cfg);
 	if (fp_parse_udp(c, &p->udp) < 0 || !fp_is_sn_port(cfg, p->udp->dest))
 		return FP_P_OTHER;
 	__u32 payload_len = bpf_ntohs(ip6->payload_len);

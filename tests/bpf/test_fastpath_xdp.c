@@ -130,11 +130,15 @@ enum mutation {
 	MUT_IP_OPTIONS,    /* IPv4 header with 4 bytes of NOP options */
 	MUT_FRAG_MF,       /* IPv4 first fragment (MF set) */
 	MUT_FRAG_OFFSET,   /* IPv4 later fragment (offset `arg` * 8) */
-	MUT_IP6_EXT,       /* IPv6 hop-by-hop header before UDP */
+	MUT_IP6_EXT,       /* one 8-byte IPv6 extension header of type `arg & 0xff` before UDP;
+	                      EXT_LATER: a fragment offset; EXT_PORT: UDP to another port */
 	MUT_CUT,           /* frame cut to `arg` bytes (headers claim the full length) */
 	MUT_PAD,           /* Ethernet padding up to `arg` bytes */
 	MUT_SRC_V6_PUB2,   /* IPv6 publisher of slot 2 (allowed on topic 1, not topic 2) */
 };
+
+#define EXT_LATER 0x100
+#define EXT_PORT  0x200
 
 struct fixture {
 	const char *name;
@@ -225,6 +229,14 @@ static const struct fixture fixtures[] = {
         {"v4 later fragment", 4, PUB_T1, MUT_FRAG_OFFSET, 1, P, -1, 0, 0, 0, 0, 0},
         {"v6 hop-by-hop header", 6, PUB_T1, MUT_IP6_EXT, 0, P, NOTOPIC, FP_V_PASS_IP_OPTIONS, 0, 0,
          0, 0},
+        {"v6 destination options header", 6, PUB_T1, MUT_IP6_EXT, 60, P, NOTOPIC,
+         FP_V_PASS_IP_OPTIONS, 0, 0, 0, 0},
+        {"v6 first fragment", 6, PUB_T1, MUT_IP6_EXT, 44, P, NOTOPIC, FP_V_PASS_IP_OPTIONS, 0, 0, 0,
+         0},
+        {"v6 later fragment", 6, PUB_T1, MUT_IP6_EXT, 44 | EXT_LATER, P, -1, 0, 0, 0, 0, 0},
+        {"v6 hop-by-hop header, other port", 6, PUB_T1, MUT_IP6_EXT, EXT_PORT, P, -1, 0, 0, 0, 0,
+         0},
+        {"v6 ESP", 6, PUB_T1, MUT_IP6_EXT, 50, P, -1, 0, 0, 0, 0, 0},
         {"v4 cut in ip header", 4, PUB_T1, MUT_CUT, ETH_LEN + 10, P, -1, 0, 0, 0, 0, 0},
         {"v4 cut in udp header", 4, PUB_T1, MUT_CUT, ETH_LEN + IP4_LEN + 4, P, -1, 0, 0, 0, 0, 0},
         {"v4 cut in payload", 4, PUB_T1, MUT_CUT, ETH_LEN + IP4_LEN + UDP_LEN + 4, P, NOTOPIC,
@@ -284,11 +296,16 @@ static size_t make_frame(const struct fixture *f, uint8_t *buf)
 		frame_fix_ip4_csum(ip, IP4_LEN);
 		break;
 	case MUT_IP6_EXT:
+		if (f->arg & EXT_PORT)
+			buf[l4 + 3] ^= 1; /* checksums do not matter: the packet passes anyway */
 		memmove(ip + IP6_LEN + 8, ip + IP6_LEN, n - l4);
 		memset(ip + IP6_LEN, 0, 8);
-		ip[IP6_LEN] = 17; /* next header UDP, length 0 (8 bytes), PadN */
-		ip[IP6_LEN + 2] = 1, ip[IP6_LEN + 3] = 4;
-		ip[6] = 0;
+		ip[IP6_LEN] = 17; /* next header UDP, length 0 (8 bytes) */
+		if ((f->arg & 0xff) != 44)
+			ip[IP6_LEN + 2] = 1, ip[IP6_LEN + 3] = 4; /* PadN */
+		if (f->arg & EXT_LATER)
+			ip[IP6_LEN + 3] = 8; /* fragment offset 1 (8 bytes) */
+		ip[6] = (uint8_t)(f->arg & 0xff);
 		ip[5] = (uint8_t)(ip[5] + 8);
 		n += 8;
 		break;

@@ -531,7 +531,10 @@ struct fp_fanout {
 	__u8 pass_up;   /* a slot could not be served here: userspace must see the original */
 	__u8 broken;    /* a rewrite failed half-way: the skb can no longer be trusted */
 	__u8 rewritten; /* headers differ from the original */
-	__u8 pad;
+	__u8 qos_m1;    /* a QoS -1 PUBLISH whose Flags the copies carry as QoS 0 */
+	__u16 flags_off; /* offset of the PUBLISH Flags byte, when qos_m1 */
+	__u8 flags_orig; /* the Flags byte as the publisher sent it, when qos_m1 */
+	__u8 pad[3];
 	struct fp_hdrs cur;  /* what the skb carries now */
 	struct fp_hdrs orig; /* what it carried on arrival */
 };
@@ -695,11 +698,56 @@ static __always_inline int fp_take_meta(struct __sk_buff *skb, struct fp_meta *o
 	return 0;
 }
 
+/* Rewrites the PUBLISH Flags byte at f->flags_off from `from` to `to`, fixing the UDP
+ * checksum incrementally (the byte starts a 16-bit word of the UDP checksum: it sits 10 or 12
+ * bytes into the UDP datagram). -EIO when the skb may be half-changed. */
+static __always_inline int fp_set_flags(struct fp_fanout *f, __u8 from, __u8 to)
+{
+	struct __sk_buff *skb = f->skb;
+	__u32 csum = f->m.l4_off + offsetof(struct udphdr, check);
+	__u8 word[2];
+	if (bpf_skb_load_bytes(skb, f->flags_off, word, 2) < 0 || word[0] != from)
+		return -EINVAL;
+	__u16 old_w, new_w;
+	__builtin_memcpy(&old_w, word, 2);
+	word[0] = to;
+	__builtin_memcpy(&new_w, word, 2);
+	if (bpf_l4_csum_replace(skb, csum, old_w, new_w, 2 | BPF_F_MARK_MANGLED_0) < 0)
+		return -EINVAL; /* nothing changed yet */
+	if (bpf_skb_store_bytes(skb, f->flags_off, &to, 1, 0) < 0)
+		return -EIO;
+	return 0;
+}
+
+/* MQTT-SN 1.2 §6.8: QoS -1 exists only from a client to the gateway; a subscriber gets such a
+ * message at QoS 0, as the userspace path delivers it. Finds the Flags byte of the PUBLISH
+ * (after a 1- or 3-byte Length and MsgType, §5.2) and, for QoS -1, makes the copies QoS 0.
+ * 0 when there is nothing to do or it was done; -EINVAL when nothing changed; -EIO when the
+ * skb may be half-changed. */
+static __always_inline int fp_copies_qos0(struct fp_fanout *f)
+{
+	__u8 first, flags;
+	if (bpf_skb_load_bytes(f->skb, f->m.sn_off, &first, 1) < 0)
+		return -EINVAL;
+	f->flags_off = f->m.sn_off + (first == 0x01 ? 3 : 1) + 1;
+	if (bpf_skb_load_bytes(f->skb, f->flags_off, &flags, 1) < 0)
+		return -EINVAL;
+	if ((flags & FP_SN_FLAG_QOS_MASK) != FP_SN_FLAG_QOSM1)
+		return 0;
+	int err = fp_set_flags(f, flags, flags & ~FP_SN_FLAG_QOS_MASK);
+	if (err == 0) {
+		f->qos_m1 = 1;
+		f->flags_orig = flags;
+	}
+	return err;
+}
+
 /* Restores the original headers after a fan-out and passes it up with the serve generation in
  * the mark, so userspace skips exactly the slots this generation let the kernel serve. */
 static __always_inline int fp_tc_pass_up(struct fp_fanout *f, __u32 serve_gen)
 {
-	if (f->rewritten && fp_rewrite(f, &f->orig) < 0) {
+	if ((f->rewritten && fp_rewrite(f, &f->orig) < 0) ||
+	    (f->qos_m1 && fp_set_flags(f, f->flags_orig & ~FP_SN_FLAG_QOS_MASK, f->flags_orig) < 0)) {
 		fp_count(f->cslot, FP_V_CLONE_FAILED, f->skb->len);
 		return TC_ACT_SHOT;
 	}
@@ -737,6 +785,15 @@ int fp_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	f.cur = f.orig;
+	err = fp_copies_qos0(&f);
+	if (err == -EINVAL) {
+		fp_count(f.cslot, FP_V_PASSED, skb->len); /* untouched: nobody served, no mark */
+		return TC_ACT_OK;
+	}
+	if (err < 0) {
+		fp_count(f.cslot, FP_V_CLONE_FAILED, skb->len);
+		return TC_ACT_SHOT;
+	}
 	bpf_loop(FP_MAX_SUBS, fp_fanout_one, &f, 0);
 	if (f.broken)
 		return TC_ACT_SHOT;

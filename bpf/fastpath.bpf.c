@@ -527,11 +527,11 @@ struct fp_fanout {
 	struct __sk_buff *skb;
 	__u64 todo[FP_SUB_WORDS]; /* slots still to serve */
 	struct fp_meta m;
-	__u32 cslot;    /* counter slot of the topic */
-	__u8 pass_up;   /* a slot could not be served here: userspace must see the original */
-	__u8 broken;    /* a rewrite failed half-way: the skb can no longer be trusted */
-	__u8 rewritten; /* headers differ from the original */
-	__u8 qos_m1;    /* a QoS -1 PUBLISH whose Flags the copies carry as QoS 0 */
+	__u32 cslot;     /* counter slot of the topic */
+	__u8 pass_up;    /* a slot could not be served here: userspace must see the original */
+	__u8 broken;     /* a rewrite failed half-way: the skb can no longer be trusted */
+	__u8 rewritten;  /* headers differ from the original */
+	__u8 qos_m1;     /* a QoS -1 PUBLISH whose Flags the copies carry as QoS 0 */
 	__u16 flags_off; /* offset of the PUBLISH Flags byte, when qos_m1 */
 	__u8 flags_orig; /* the Flags byte as the publisher sent it, when qos_m1 */
 	__u8 pad[3];
@@ -747,7 +747,8 @@ static __always_inline int fp_copies_qos0(struct fp_fanout *f)
 static __always_inline int fp_tc_pass_up(struct fp_fanout *f, __u32 serve_gen)
 {
 	if ((f->rewritten && fp_rewrite(f, &f->orig) < 0) ||
-	    (f->qos_m1 && fp_set_flags(f, f->flags_orig & ~FP_SN_FLAG_QOS_MASK, f->flags_orig) < 0)) {
+	    (f->qos_m1 &&
+	     fp_set_flags(f, f->flags_orig & ~FP_SN_FLAG_QOS_MASK, f->flags_orig) < 0)) {
 		fp_count(f->cslot, FP_V_CLONE_FAILED, f->skb->len);
 		return TC_ACT_SHOT;
 	}

@@ -8,6 +8,7 @@
 #include "acl.h"
 #include "auth.h"
 #include "broker.h"
+#include "fastpath.h"
 
 int64_t broker_now_ms(const struct broker *b)
 {
@@ -185,6 +186,7 @@ static void broker_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct broker *b = w->data;
+	fastpath_sync(b); /* map changes first: they take effect before this iteration's replies */
 	conns_flush_and_reap(b);
 	sn_flush(b);
 }
@@ -243,6 +245,8 @@ int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
 	err = auth_init(b); /* password_file and acl_file: a bad line refuses to start */
 	if (err == 0)
 		err = acl_init(b);
+	if (err == 0)
+		err = fastpath_start(b); /* falls back to userspace by itself */
 	if (err < 0)
 		return err;
 	ev_prepare_init(&b->flush_watcher, broker_prepare);
@@ -264,6 +268,7 @@ void broker_free(struct broker *b)
 	/* A broker that stops is not a client that vanished: no wills (mosquitto keeps them
 	 * for the next start when persistence is on). */
 	b->stopping = true;
+	fastpath_stop(b); /* detach first: the clients below no longer need the kernel */
 	conns_free_all(b); /* before the listeners: a connection counts itself off its listener */
 	listeners_close(b);
 	sn_clients_free_all(b);

@@ -8,6 +8,7 @@
 
 #include "acl.h"
 #include "broker.h"
+#include "fastpath.h"
 #include "sn_internal.h"
 
 /* ---- the client table: by address (+ wireless node id behind a forwarder) --------------- */
@@ -148,6 +149,7 @@ void sn_client_move(struct sn_client *c, struct sn_listener *l, const struct soc
 void sn_client_free(struct sn_client *c)
 {
 	struct broker *b = c->b;
+	fastpath_client_gone(b, c); /* out of every serve set before it is gone */
 	table_unlink(c);
 	b->sn.nclients--;
 	free(c->will_topic);
@@ -512,4 +514,9 @@ void sn_handle_datagram(struct sn_listener *l, const struct sockaddr *from, sock
 		return;
 	}
 	handle_message(l, &a, &o, &m);
+	/* Anything but the publish flow may change who the kernel serves (connect, sleep, wake,
+	 * REGISTER/REGACK, subscriptions): the maps follow before this iteration's replies. */
+	if (m.type != MQTTSN_PUBLISH && m.type != MQTTSN_PUBACK && m.type != MQTTSN_PUBREC &&
+	    m.type != MQTTSN_PUBREL && m.type != MQTTSN_PUBCOMP && m.type != MQTTSN_PINGRESP)
+		fastpath_touch(b);
 }

@@ -8,6 +8,7 @@
 #include "acl.h"
 #include "auth.h"
 #include "broker.h"
+#include "control.h"
 #include "fastpath.h"
 
 int64_t broker_now_ms(const struct broker *b)
@@ -268,6 +269,7 @@ void broker_free(struct broker *b)
 	/* A broker that stops is not a client that vanished: no wills (mosquitto keeps them
 	 * for the next start when persistence is on). */
 	b->stopping = true;
+	control_close(b);
 	fastpath_stop(b); /* detach first: the clients below no longer need the kernel */
 	conns_free_all(b); /* before the listeners: a connection counts itself off its listener */
 	listeners_close(b);

@@ -11,6 +11,7 @@
 #include "acl.h"
 #include "auth.h"
 #include "broker.h"
+#include "control.h"
 #include "fastpath.h"
 
 static void usage(FILE *out)
@@ -140,6 +141,8 @@ static int broker_start(struct broker *b, struct ev_loop *loop, struct config *c
 		rc = listeners_open(b);
 		if (rc == 0)
 			rc = sn_listeners_open(b);
+		if (rc == 0)
+			rc = control_open(b); /* mqtt-fast-ctl */
 	}
 	if (rc < 0) {
 		fprintf(stderr, "mqtt-fast: start-up failed: %s\n", strerror(-rc));

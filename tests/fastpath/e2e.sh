@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# tests/fastpath/e2e.sh MODE - the kernel fast path end to end, with the real broker, the real
+# programs and real clients in network namespaces:
+#
+#   fpu-T-pub (10.77.B.2) --veth-- fpu-T-brk (broker: .1 on each link) --veth-- fpu-T-s1 (10.77.B+1.2)
+#                                                                     \--veth-- fpu-T-s2 (10.77.B+2.2)
+#
+# MODE kernel:   fastpath_interface on the three broker-side veths (XDP + TC attached);
+# MODE fallback: no fastpath_interface;
+# MODE bogus:    a fastpath_interface that does not exist (one log line, then userspace).
+# Every mode must deliver the same messages, byte for byte, exactly once. Only the kernel mode
+# must show kernel counters moving and datagrams never reaching the broker's socket.
+# Needs root (namespaces, BPF); exits 77 (skipped) without.
+set -euo pipefail
+
+MODE=${1:?usage: e2e.sh kernel|fallback|bogus}
+BIN=${MQTT_FAST_BIN:?} PUB=${MQTT_FAST_PUB:?} SUB=${MQTT_FAST_SUB:?} CTL=${MQTT_FAST_CTL:?}
+case $MODE in
+kernel) T=k; BASE=10; PORT=25510 ;;
+fallback) T=f; BASE=20; PORT=25520 ;;
+bogus) T=x; BASE=30; PORT=25530 ;;
+*) echo "unknown mode $MODE" >&2; exit 2 ;;
+esac
+SNPORT=$((PORT + 1))
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root (network namespaces, BPF)"
+	exit 77
+fi
+for tool in mosquitto_sub ethtool; do
+	command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh installs it)"; exit 1; }
+done
+
+NS_BRK=fpu-$T-brk NS_PUB=fpu-$T-pub NS_S1=fpu-$T-s1 NS_S2=fpu-$T-s2
+DIR=$(mktemp -d /tmp/fpu-$T.XXXXXX)
+PIDS=()
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	for ns in $NS_BRK $NS_PUB $NS_S1 $NS_S2; do ip netns del "$ns" 2>/dev/null || true; done
+	if [ $rc -ne 0 ] && [ -f "$DIR/broker.log" ]; then
+		echo "--- broker log"; cat "$DIR/broker.log"
+	fi
+	rm -rf "$DIR"
+	exit $rc
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL [$MODE]: $*"
+	echo "--- mqtt-fast-ctl stats"
+	ip netns exec $NS_BRK "$CTL" -s "$DIR/ctl.sock" stats 2>&1 || true
+	exit 1
+}
+
+# ---- topology ------------------------------------------------------------------------------
+for ns in $NS_BRK $NS_PUB $NS_S1 $NS_S2; do
+	ip netns del "$ns" 2>/dev/null || true
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+done
+HOSTS=($NS_PUB $NS_S1 $NS_S2)
+for i in 0 1 2; do
+	net=10.77.$((BASE + i))
+	ip link add "fpu${T}b$i" netns $NS_BRK type veth peer name "fpu${T}h$i" netns "${HOSTS[$i]}"
+	ip -n $NS_BRK addr add "$net.1/24" dev "fpu${T}b$i"
+	ip -n "${HOSTS[$i]}" addr add "$net.2/24" dev "fpu${T}h$i"
+	ip -n $NS_BRK link set "fpu${T}b$i" up
+	ip -n "${HOSTS[$i]}" link set "fpu${T}h$i" up
+	# A device computes its UDP checksum; a local socket over veth leaves it to "hardware"
+	# (CHECKSUM_PARTIAL), which XDP sees as wrong and passes up (pass_bad_csum).
+	ip netns exec "${HOSTS[$i]}" ethtool -K "fpu${T}h$i" tx off >/dev/null
+done
+BRK_PUB=10.77.$BASE.1 BRK_S1=10.77.$((BASE + 1)).1 BRK_S2=10.77.$((BASE + 2)).1
+
+# ---- broker --------------------------------------------------------------------------------
+CTLSOCK=$DIR/ctl.sock
+cat >"$DIR/broker.conf" <<EOF
+listener $PORT 127.0.0.1
+allow_anonymous true
+listener $SNPORT
+protocol mqttsn
+sn_predefined_topic 7 sensors/pre
+sys_interval 1
+control_socket $CTLSOCK
+fastpath sensors/#
+EOF
+case $MODE in
+kernel) for i in 0 1 2; do echo "fastpath_interface fpu${T}b$i" >>"$DIR/broker.conf"; done ;;
+bogus) echo "fastpath_interface fpu${T}nosuch" >>"$DIR/broker.conf" ;;
+esac
+ip netns exec $NS_BRK "$BIN" -c "$DIR/broker.conf" >"$DIR/broker.log" 2>&1 &
+PIDS+=($!)
+ctl() { ip netns exec $NS_BRK "$CTL" -s "$CTLSOCK" "$@"; }
+for _ in $(seq 100); do ctl stats >/dev/null 2>&1 && break; sleep 0.05; done
+ctl stats >/dev/null || fail "broker did not come up"
+
+case $MODE in
+kernel) grep -q "fast path attached to fpu${T}b2" "$DIR/broker.log" || fail "programs not attached" ;;
+fallback) grep -q "fast path off (no fastpath_interface)" "$DIR/broker.log" || fail "no fallback line" ;;
+bogus) grep -q "fast path unavailable, running in userspace: fastpath_interface fpu${T}nosuch: no such interface" \
+	"$DIR/broker.log" || fail "no clear fallback line for a bogus interface" ;;
+esac
+
+stat_of() { ctl stats | awk -v k="$1" '$1 == k { print $2; exit }'; }
+# Waits until `ctl stats` shows at least $2 for counter $1 (bounded).
+subscriptions() {
+	ip netns exec $NS_BRK mosquitto_sub -h 127.0.0.1 -p $PORT -t '$SYS/broker/subscriptions/count' -C 1 -W 3
+}
+wait_subscriptions() {
+	for _ in $(seq 60); do
+		[ "$(subscriptions 2>/dev/null || echo 0)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "subscriptions never reached $1"
+}
+# Exactly the expected lines, each once (no duplicates, nothing missing).
+check_output() {
+	local file=$1 want=$2
+	if ! diff <(sort "$file") <(printf '%s\n' "${want[@]}" | sort) >/dev/null; then
+		echo "--- got ($file)"; cat "$file"; echo "--- want"; printf '%s\n' "$want"
+		fail "$file: wrong messages"
+	fi
+}
+
+# ---- 1. wildcard + exact SN subscribers and an MQTT subscriber on the same topic -------------
+N=5
+ip netns exec $NS_S1 "$SUB" --sn -h $BRK_S1 -p $SNPORT -i s1 -t 'sensors/#' -v -C $N -W 20 >"$DIR/s1.out" &
+S1=$!; PIDS+=($S1)
+ip netns exec $NS_S2 "$SUB" --sn -h $BRK_S2 -p $SNPORT -i s2 -t sensors/t1 -v -C $N -W 20 >"$DIR/s2.out" &
+S2=$!; PIDS+=($S2)
+ip netns exec $NS_BRK mosquitto_sub -h 127.0.0.1 -p $PORT -t 'sensors/#' -v -C $N -W 20 >"$DIR/m.out" &
+M=$!; PIDS+=($M)
+wait_subscriptions 3
+want=""
+for i in $(seq $N); do
+	ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT -i pub -t sensors/t1 -m "m$i" -q 0
+	want+="sensors/t1 m$i"$'\n'
+done
+wait $S1 || fail "s1 (sensors/#) did not get $N messages"
+wait $S2 || fail "s2 (sensors/t1) did not get $N messages"
+wait $M || fail "mosquitto_sub did not get $N messages"
+for f in s1 s2 m; do
+	diff <(sort "$DIR/$f.out") <(printf '%s' "$want" | sort) || fail "$f: wrong or duplicated messages"
+done
+if [ $MODE = kernel ]; then
+	clones=$(stat_of clones)
+	[ "$clones" -gt 0 ] || fail "the kernel sent no copy (clones $clones)"
+else
+	[ "$(stat_of clones)" = 0 ] || fail "kernel counters moved in $MODE mode"
+fi
+
+# ---- 2. fast-path-only traffic never reaches the broker's socket ---------------------------
+# Two SN subscribers by predefined id 7, QoS -1 publishes (no connection): byte-exact bodies.
+M2=6
+ip netns exec $NS_S1 "$SUB" --sn -h $BRK_S1 -p $SNPORT -i s1b --sn-topic-id 7 -v -C $M2 -W 20 >"$DIR/s1b.out" &
+S1=$!; PIDS+=($S1)
+ip netns exec $NS_S2 "$SUB" --sn -h $BRK_S2 -p $SNPORT -i s2b --sn-topic-id 7 -v -C $M2 -W 20 >"$DIR/s2b.out" &
+S2=$!; PIDS+=($S2)
+wait_subscriptions 2
+ctl stats >/dev/null # the sync that follows the subscriptions ran: the next datagrams see it
+dgrams0=$(stat_of gateway_datagrams_received)
+fwd0=$(stat_of forwarded)
+clones0=$(stat_of clones)
+want=""
+for i in $(seq $M2); do
+	ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT --sn-topic-id 7 -m "p$i-$(printf 'x%.0s' $(seq $i))" -q -1
+	want+="7 p$i-$(printf 'x%.0s' $(seq $i))"$'\n'
+done
+wait $S1 || fail "s1b did not get $M2 messages"
+wait $S2 || fail "s2b did not get $M2 messages"
+for f in s1b s2b; do
+	diff <(sort "$DIR/$f.out") <(printf '%s' "$want" | sort) || fail "$f: wrong or duplicated messages"
+done
+# The socket sees the two subscribers' DISCONNECTs, plus every PUBLISH without the kernel.
+want_dgrams=$((dgrams0 + 2))
+[ $MODE = kernel ] || want_dgrams=$((want_dgrams + M2))
+for _ in $(seq 50); do
+	[ "$(stat_of gateway_datagrams_received)" -ge $want_dgrams ] && break
+	sleep 0.05
+done
+dgrams1=$(stat_of gateway_datagrams_received)
+[ "$dgrams1" = $want_dgrams ] || fail "the socket saw $((dgrams1 - dgrams0)) datagrams, want $((want_dgrams - dgrams0))"
+if [ $MODE = kernel ]; then
+	[ $(($(stat_of forwarded) - fwd0)) = $M2 ] || fail "forwarded moved by $(($(stat_of forwarded) - fwd0)), want $M2"
+	[ $(($(stat_of clones) - clones0)) = $((2 * M2)) ] || fail "clones moved by $(($(stat_of clones) - clones0)), want $((2 * M2))"
+fi
+
+# ---- 3. fastpath add|del|list at run time --------------------------------------------------
+[ "$(ctl fastpath list)" = "sensors/#" ] || fail "fastpath list: $(ctl fastpath list)"
+ctl fastpath del 'sensors/#'
+ctl fastpath add 'other/+'
+[ "$(ctl fastpath list)" = "other/+" ] || fail "fastpath list after del/add: $(ctl fastpath list)"
+if ctl fastpath add 'other/+' 2>/dev/null; then fail "a duplicate filter was accepted"; fi
+if ctl fastpath add 'a/#/b' 2>/dev/null; then fail "an invalid filter was accepted"; fi
+ip netns exec $NS_S1 "$SUB" --sn -h $BRK_S1 -p $SNPORT -i s1c --sn-topic-id 7 -v -C 2 -W 20 >"$DIR/s1c.out" &
+S1=$!; PIDS+=($S1)
+wait_subscriptions 1
+ctl stats >/dev/null
+fwd0=$(stat_of forwarded)
+dgrams0=$(stat_of gateway_datagrams_received)
+ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT --sn-topic-id 7 -m off -q -1
+ctl fastpath add 'sensors/pre'
+ctl stats >/dev/null
+ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT --sn-topic-id 7 -m on -q -1
+wait $S1 || fail "s1c did not get both messages"
+diff <(sort "$DIR/s1c.out") <(printf '7 off\n7 on\n') || fail "s1c: wrong messages"
+# "off" went through userspace (the topic was no longer fast-path), "on" through the kernel
+# (userspace only in the other modes); then the subscriber's DISCONNECT.
+want_dgrams=$((dgrams0 + 2))
+[ $MODE = kernel ] || want_dgrams=$((want_dgrams + 1))
+for _ in $(seq 50); do
+	[ "$(stat_of gateway_datagrams_received)" -ge $want_dgrams ] && break
+	sleep 0.05
+done
+[ "$(stat_of gateway_datagrams_received)" = $want_dgrams ] ||
+	fail "after del/add the socket saw $(($(stat_of gateway_datagrams_received) - dgrams0)) datagrams, want $((want_dgrams - dgrams0))"
+if [ $MODE = kernel ]; then
+	[ $(($(stat_of forwarded) - fwd0)) = 1 ] || fail "after add, the kernel should forward exactly one"
+fi
+echo "PASS [$MODE]"

@@ -114,8 +114,13 @@ static int xdp_attach(struct fpctl *f, struct fpctl_iface *ifc, enum fpctl_mode 
 	int rc = -EINVAL;
 	xdp_remove_leftover(ifc->ifindex);
 	if (mode != FPCTL_MODE_GENERIC) {
+		/* In auto mode a driver without native XDP is expected: keep libbpf's kernel
+		 * message about it off stderr. */
+		libbpf_print_fn_t old = mode == FPCTL_MODE_AUTO ? libbpf_set_print(NULL) : NULL;
 		rc = bpf_xdp_attach(ifc->ifindex, f->xdp_fd,
 		                    XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		if (mode == FPCTL_MODE_AUTO)
+			libbpf_set_print(old);
 		if (rc == 0)
 			ifc->xdp_flags = XDP_FLAGS_DRV_MODE;
 		if (rc == 0 || mode == FPCTL_MODE_NATIVE)
@@ -135,7 +140,10 @@ static int tc_attach(struct fpctl *f, struct fpctl_iface *ifc)
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FPCTL_TC_HANDLE, .priority = FPCTL_TC_PRIORITY,
 	            .prog_fd = f->tc_fd, .flags = BPF_TC_F_REPLACE);
+	/* An existing clsact qdisc is fine (EEXIST): keep libbpf's kernel message quiet. */
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
 	int rc = bpf_tc_hook_create(&hook);
+	libbpf_set_print(old);
 	if (rc == 0)
 		ifc->hook_created = true;
 	else if (rc != -EEXIST)

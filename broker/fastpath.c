@@ -468,7 +468,7 @@ void fastpath_stats_text(struct broker *b, char *out, size_t len)
 	/* The gateway's own view: what reached the socket (fast-path-only traffic does not). */
 	PUT("gateway_datagrams_received %llu\ngateway_publish_received %llu\n",
 	    (unsigned long long)b->sn.stats.datagrams_received,
-	    (unsigned long long)(b->sn.stats.publish_received + b->sn.stats.qos_m1_received));
+	    (unsigned long long)b->sn.stats.publish_received);
 	PUT("map_errors %llu\nhistory_misses %llu\n",
 	    (unsigned long long)(fp ? fp->map_errors : 0),
 	    (unsigned long long)(fp ? fp->history_misses : 0));

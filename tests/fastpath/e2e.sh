@@ -89,11 +89,27 @@ case $MODE in
 kernel) for i in 0 1 2; do echo "fastpath_interface fpu${T}b$i" >>"$DIR/broker.conf"; done ;;
 bogus) echo "fastpath_interface fpu${T}nosuch" >>"$DIR/broker.conf" ;;
 esac
-ip netns exec $NS_BRK "$BIN" -c "$DIR/broker.conf" >"$DIR/broker.log" 2>&1 &
-PIDS+=($!)
 ctl() { ip netns exec $NS_BRK "$CTL" -s "$CTLSOCK" "$@"; }
-for _ in $(seq 100); do ctl stats >/dev/null 2>&1 && break; sleep 0.05; done
-ctl stats >/dev/null || fail "broker did not come up"
+start_broker() {
+	ip netns exec $NS_BRK "$BIN" -c "$DIR/broker.conf" >"$DIR/broker.log" 2>&1 &
+	BROKER=$!
+	PIDS+=($BROKER)
+	for _ in $(seq 100); do ctl stats >/dev/null 2>&1 && break; sleep 0.05; done
+	ctl stats >/dev/null || fail "broker did not come up"
+}
+start_broker
+if [ $MODE = kernel ]; then
+	# A crashed broker leaves its programs attached: the next start replaces them.
+	kill -9 $BROKER
+	wait $BROKER 2>/dev/null || true
+	ip -n $NS_BRK link show "fpu${T}b0" | grep -q "name fp_xdp" || fail "no leftover XDP program to replace"
+	old_id=$(ip -n $NS_BRK link show "fpu${T}b0" | awk '/prog\/xdp/ { print $3 }')
+	start_broker
+	new_id=$(ip -n $NS_BRK link show "fpu${T}b0" | awk '/prog\/xdp/ { print $3 }')
+	[ -n "$new_id" ] && [ "$new_id" != "$old_id" ] || fail "the leftover XDP program (id $old_id) was not replaced ($new_id)"
+	[ "$(ip netns exec $NS_BRK tc filter show dev "fpu${T}b0" ingress | grep -c 'name fp_tc')" = 1 ] ||
+		fail "TC filters after the restart: $(ip netns exec $NS_BRK tc filter show dev "fpu${T}b0" ingress)"
+fi
 
 case $MODE in
 kernel) grep -q "fast path attached to fpu${T}b2" "$DIR/broker.log" || fail "programs not attached" ;;
@@ -217,5 +233,14 @@ done
 	fail "after del/add the socket saw $(($(stat_of gateway_datagrams_received) - dgrams0)) datagrams, want $((want_dgrams - dgrams0))"
 if [ $MODE = kernel ]; then
 	[ $(($(stat_of forwarded) - fwd0)) = 1 ] || fail "after add, the kernel should forward exactly one"
+fi
+if [ $MODE = kernel ]; then
+	# A clean exit detaches everything.
+	kill $BROKER
+	wait $BROKER 2>/dev/null || true
+	if ip -n $NS_BRK link show "fpu${T}b0" | grep -q "prog/xdp"; then fail "XDP left attached after exit"; fi
+	if ip netns exec $NS_BRK tc filter show dev "fpu${T}b0" ingress | grep -q fp_tc; then
+		fail "TC filter left attached after exit"
+	fi
 fi
 echo "PASS [$MODE]"

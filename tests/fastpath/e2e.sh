@@ -83,8 +83,11 @@ protocol mqttsn
 sn_predefined_topic 7 sensors/pre
 sys_interval 1
 control_socket $CTLSOCK
+acl_file $DIR/acl
 fastpath sensors/#
 EOF
+# MQTT-SN clients are identified by their client id (acl.h); section 5 edits this file.
+printf 'topic readwrite sensors/#\npattern read $SYS/#\npattern readwrite #\n' >"$DIR/acl"
 case $MODE in
 kernel) for i in 0 1 2; do echo "fastpath_interface fpu${T}b$i" >>"$DIR/broker.conf"; done ;;
 bogus) echo "fastpath_interface fpu${T}nosuch" >>"$DIR/broker.conf" ;;
@@ -234,6 +237,66 @@ done
 if [ $MODE = kernel ]; then
 	[ $(($(stat_of forwarded) - fwd0)) = 1 ] || fail "after add, the kernel should forward exactly one"
 fi
+# ---- 4. unsubscribe and sleep take effect on the next packet --------------------------------
+PY="python3 $(dirname "$0")/sn_client.py"
+ctl fastpath add 'sensors/#'
+wait_line() { # file pattern: bounded wait for a line
+	for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	fail "$1: no line matching '$2'"
+}
+ip netns exec $NS_S1 $PY $BRK_S1 $SNPORT u1 sensors/t2 2 unsub 1.5 >"$DIR/u1.out" &
+U1=$!; PIDS+=($U1)
+ip netns exec $NS_S2 $PY $BRK_S2 $SNPORT z2 sensors/t2 2 sleep 1.5 >"$DIR/z2.out" &
+Z2=$!; PIDS+=($Z2)
+wait_line "$DIR/u1.out" '^ready'
+wait_line "$DIR/z2.out" '^ready'
+id=$(awk '/^ready/ { print $2 }' "$DIR/u1.out")
+ctl stats >/dev/null
+clones0=$(stat_of clones)
+for i in 1 2; do ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT -i pub -t sensors/t2 -m "n$i" -q 0; done
+wait_line "$DIR/u1.out" '^unsubscribed'
+wait_line "$DIR/z2.out" '^asleep'
+clones1=$(stat_of clones)
+for i in 3 4 5; do ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT -i pub -t sensors/t2 -m "n$i" -q 0; done
+wait $U1 || fail "u1 failed: $(cat "$DIR/u1.out")"
+wait $Z2 || fail "z2 failed: $(cat "$DIR/z2.out")"
+diff "$DIR/u1.out" <(printf 'ready %s\nmsg %s n1\nmsg %s n2\nunsubscribed\n' $id $id $id) ||
+	fail "u1: messages after UNSUBACK, or missing ones"
+diff "$DIR/z2.out" <(printf 'ready %s\nmsg %s n1\nmsg %s n2\nasleep\nwoken %s n3\nwoken %s n4\nwoken %s n5\nawake\n' \
+	$id $id $id $id $id $id) || fail "z2: a message while asleep, or the buffer is wrong"
+if [ $MODE = kernel ]; then
+	[ $((clones1 - clones0)) = 4 ] || fail "n1, n2: the kernel made $((clones1 - clones0)) copies, want 4"
+	[ "$(stat_of clones)" = $clones1 ] || fail "the kernel served an unsubscribed or sleeping client"
+fi
+
+# ---- 5. an ACL change (SIGHUP) takes effect on the next packet ------------------------------
+ip netns exec $NS_S1 $PY $BRK_S1 $SNPORT a1 sensors/acl 0 stay 2.5 >"$DIR/a1.out" &
+A1=$!; PIDS+=($A1)
+ip netns exec $NS_S2 $PY $BRK_S2 $SNPORT a2 sensors/acl 0 stay 2.5 >"$DIR/a2.out" &
+A2=$!; PIDS+=($A2)
+wait_line "$DIR/a1.out" '^ready'
+wait_line "$DIR/a2.out" '^ready'
+id=$(awk '/^ready/ { print $2 }' "$DIR/a1.out")
+ctl stats >/dev/null
+clones0=$(stat_of clones)
+ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT -i pub -t sensors/acl -m x1 -q 0
+wait_line "$DIR/a1.out" '^msg .* x1'
+wait_line "$DIR/a2.out" '^msg .* x1'
+clones1=$(stat_of clones)
+printf 'topic readwrite sensors/#\nuser a1\ntopic deny sensors/acl\npattern read $SYS/#\npattern readwrite #\n' >"$DIR/acl"
+kill -HUP $BROKER
+wait_line "$DIR/broker.log" 'reload: acl_file'
+ctl stats >/dev/null
+ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT -i pub -t sensors/acl -m x2 -q 0
+wait $A1 || fail "a1 failed"
+wait $A2 || fail "a2 failed"
+diff "$DIR/a1.out" <(printf 'ready %s\nmsg %s x1\n' $id $id) || fail "a1: read after its ACL denied it"
+diff "$DIR/a2.out" <(printf 'ready %s\nmsg %s x1\nmsg %s x2\n' $id $id $id) || fail "a2: wrong messages"
+if [ $MODE = kernel ]; then
+	[ $((clones1 - clones0)) = 2 ] || fail "x1: $((clones1 - clones0)) kernel copies, want 2"
+	[ $(($(stat_of clones) - clones1)) = 1 ] || fail "x2: $(($(stat_of clones) - clones1)) kernel copies, want 1"
+fi
+
 if [ $MODE = kernel ]; then
 	# A clean exit detaches everything.
 	kill $BROKER

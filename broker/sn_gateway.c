@@ -132,6 +132,8 @@ void sn_client_move(struct sn_client *c, struct sn_listener *l, const struct soc
                     const struct sn_origin *o)
 {
 	struct broker *b = c->b;
+	/* Its slots name the old address: out of the kernel until the next sync re-learns it. */
+	fastpath_client_gone(b, c);
 	table_unlink(c);
 	c->l = l;
 	c->addr = *a;

@@ -76,6 +76,8 @@ static void topic_compute(struct broker *b, struct topic_next *next, uint8_t typ
 	if (!e)
 		return; /* FP_MAX_TOPICS reached: this one stays in userspace */
 	struct topic_next *n = &next[e - fp->topics];
+	if (n->enabled)
+		return; /* a short name seen twice */
 	n->val = (struct fp_topic){.slot = e->val.slot, .serve_gen = e->val.serve_gen};
 	/* Too deep, '$', or no index left: userspace only (the entry stays disabled). */
 	if (fp_topic_levels(fp->levels, name.p, name.len, &n->val.nlevels, n->val.idx) < 0)
@@ -109,6 +111,22 @@ static void topics_compute(struct broker *b, struct topic_next *next)
 		topic_compute(b, next, FP_TOPIC_NORMAL, id, topic_ids_name(ids, false, id));
 	for (uint16_t id = topic_ids_next(ids, true, 0); id; id = topic_ids_next(ids, true, id))
 		topic_compute(b, next, FP_TOPIC_PREDEFINED, id, topic_ids_name(ids, true, id));
+	/* Short topic names (MQTT-SN 1.2 §3 "short topic names") have no registry: the ones the
+	 * kernel knows are those SN subscribers subscribed to by exact 2-character name. The
+	 * gateway sends a 2-character name as a short name too (sn_deliver.c), so the bytes the
+	 * kernel forwards are the ones userspace would send. */
+	for (unsigned slot = 0; slot < FP_MAX_SUBS; slot++) {
+		struct sn_client *c = b->fp->subs[slot];
+		for (struct session_sub *sub = c && c->session ? c->session->subs : NULL; sub;
+		     sub = sub->next) {
+			if (sub->len != 2 || memchr(sub->filter, '+', 2) || memchr(sub->filter, '#', 2) ||
+			    memchr(sub->filter, '/', 2))
+				continue;
+			uint16_t id = (uint16_t)(sub->filter[0] << 8 | sub->filter[1]);
+			topic_compute(b, next, FP_TOPIC_SHORT, id,
+			              (struct mqtt_str){sub->filter, 2});
+		}
+	}
 }
 
 static void shadow_build(struct broker *b)

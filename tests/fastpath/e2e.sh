@@ -87,7 +87,7 @@ acl_file $DIR/acl
 fastpath sensors/#
 EOF
 # MQTT-SN clients are identified by their client id (acl.h); section 5 edits this file.
-printf 'topic readwrite sensors/#\npattern read $SYS/#\npattern readwrite #\n' >"$DIR/acl"
+printf 'topic readwrite sensors/#\ntopic readwrite ab\npattern read $SYS/#\npattern readwrite #\n' >"$DIR/acl"
 case $MODE in
 kernel) for i in 0 1 2; do echo "fastpath_interface fpu${T}b$i" >>"$DIR/broker.conf"; done ;;
 bogus) echo "fastpath_interface fpu${T}nosuch" >>"$DIR/broker.conf" ;;
@@ -283,7 +283,7 @@ ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT -i pub -t sensors/acl -
 wait_line "$DIR/a1.out" '^msg .* x1'
 wait_line "$DIR/a2.out" '^msg .* x1'
 clones1=$(stat_of clones)
-printf 'topic readwrite sensors/#\nuser a1\ntopic deny sensors/acl\npattern read $SYS/#\npattern readwrite #\n' >"$DIR/acl"
+printf 'topic readwrite sensors/#\ntopic readwrite ab\nuser a1\ntopic deny sensors/acl\npattern read $SYS/#\npattern readwrite #\n' >"$DIR/acl"
 kill -HUP $BROKER
 wait_line "$DIR/broker.log" 'reload: acl_file'
 ctl stats >/dev/null
@@ -295,6 +295,27 @@ diff "$DIR/a2.out" <(printf 'ready %s\nmsg %s x1\nmsg %s x2\n' $id $id $id) || f
 if [ $MODE = kernel ]; then
 	[ $((clones1 - clones0)) = 2 ] || fail "x1: $((clones1 - clones0)) kernel copies, want 2"
 	[ $(($(stat_of clones) - clones1)) = 1 ] || fail "x2: $(($(stat_of clones) - clones1)) kernel copies, want 1"
+fi
+
+# ---- 6. short topic names (2 characters) ----------------------------------------------------
+ctl fastpath add 'ab'
+ip netns exec $NS_S1 "$SUB" --sn -h $BRK_S1 -p $SNPORT -i h1 -t ab -v -C 3 -W 20 >"$DIR/h1.out" &
+S1=$!; PIDS+=($S1)
+ip netns exec $NS_S2 "$SUB" --sn -h $BRK_S2 -p $SNPORT -i h2 -t ab -v -C 3 -W 20 >"$DIR/h2.out" &
+S2=$!; PIDS+=($S2)
+wait_subscriptions 2
+ctl stats >/dev/null
+fwd0=$(stat_of forwarded)
+clones0=$(stat_of clones)
+for i in 1 2 3; do ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT -t ab -m "s$i" -q -1; done
+wait $S1 || fail "h1 did not get 3 messages"
+wait $S2 || fail "h2 did not get 3 messages"
+for f in h1 h2; do
+	diff "$DIR/$f.out" <(printf 'ab s1\nab s2\nab s3\n') || fail "$f: wrong short-name messages"
+done
+if [ $MODE = kernel ]; then
+	[ $(($(stat_of forwarded) - fwd0)) = 3 ] || fail "short names: forwarded moved by $(($(stat_of forwarded) - fwd0)), want 3"
+	[ $(($(stat_of clones) - clones0)) = 6 ] || fail "short names: clones moved by $(($(stat_of clones) - clones0)), want 6"
 fi
 
 if [ $MODE = kernel ]; then

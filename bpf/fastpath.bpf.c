@@ -9,6 +9,7 @@
  * userspace, the authority, handles it as it would without the fast path. */
 #include "parse.h"
 
+#include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -29,7 +30,7 @@ struct {
 /* E[d][i]: subscribers whose filter has level string i at depth d. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FP_MAX_LEVELS * FP_MAX_INDEX);
+	__uint(max_entries, FP_MAX_LEVELS *FP_MAX_INDEX);
 	__type(key, __u32);
 	__type(value, struct fp_bits);
 } fp_exact SEC(".maps");
@@ -84,7 +85,7 @@ struct {
 
 /* UDP checksums are verified over at most FP_CSUM_CHUNKS chunks of FP_CSUM_CHUNK bytes (the
  * bpf_csum_diff limit is 512); larger datagrams pass up. 2048 bytes cover any 1500-byte MTU. */
-#define FP_CSUM_CHUNK 512
+#define FP_CSUM_CHUNK  512
 #define FP_CSUM_CHUNKS 4
 
 /* Per-CPU scratch buffer for the checksum chunks (the BPF stack is 512 bytes in all). The +4
@@ -170,7 +171,6 @@ static __always_inline const struct fp_config *fp_config_get(void)
 	return cfg && cfg->enabled ? cfg : NULL;
 }
 
-
 /* ---- XDP: parse, validate, authorize, match ---- */
 
 /* What fp_xdp learned about a datagram to one of our MQTT-SN ports. */
@@ -198,13 +198,13 @@ enum fp_parse_result {
 static __always_inline int fp_is_sn_port(const struct fp_config *cfg, __u16 port)
 {
 	return port && (port == cfg->sn_ports[0] || port == cfg->sn_ports[1] ||
-			port == cfg->sn_ports[2] || port == cfg->sn_ports[3]);
+	                port == cfg->sn_ports[2] || port == cfg->sn_ports[3]);
 }
 
 /* IPv4 with options or fragments: counted when, as far as can be seen, it is for our port (a
  * first fragment or an options header still shows the UDP header; later fragments do not). */
 static __always_inline int fp_ipv4_unusual(const struct iphdr *ip, void *end,
-					   const struct fp_config *cfg)
+                                           const struct fp_config *cfg)
 {
 	__u32 ihl = ip->ihl;
 	if (ihl < 5 || (bpf_ntohs(ip->frag_off) & FP_IP_OFFSET))
@@ -215,8 +215,20 @@ static __always_inline int fp_ipv4_unusual(const struct iphdr *ip, void *end,
 	return FP_P_IP_OPTIONS;
 }
 
+/* IPv6 with extension headers: counted when a UDP header for our port can be found behind
+ * them (as for IPv4, the first fragment shows it, later ones do not). */
+static __always_inline int fp_ipv6_unusual(struct fp_cursor *c, __u8 nexthdr,
+                                           const struct fp_config *cfg)
+{
+	struct udphdr *udp;
+	if (fp_skip_ipv6_ext(c, nexthdr) != IPPROTO_UDP || fp_parse_udp(c, &udp) < 0 ||
+	    !fp_is_sn_port(cfg, udp->dest))
+		return FP_P_OTHER;
+	return FP_P_IP_OPTIONS;
+}
+
 static __always_inline int fp_parse_v4(struct fp_cursor *c, struct fp_pkt *p,
-				       const struct fp_config *cfg, void *data)
+                                       const struct fp_config *cfg, void *data)
 {
 	struct iphdr *ip;
 	if (fp_parse_ipv4(c, &ip) < 0 || ip->version != 4 || ip->protocol != IPPROTO_UDP)
@@ -239,20 +251,20 @@ static __always_inline int fp_parse_v4(struct fp_cursor *c, struct fp_pkt *p,
 	__builtin_memcpy(p->src.addr, &ip->saddr, 4);
 	__builtin_memcpy(p->dst.addr, &ip->daddr, 4);
 	/* An IPv4 UDP checksum of 0 means "none" (RFC 768): pseudo_sum 0 marks it. */
-	p->pseudo_sum = p->udp->check ? fp_sum_words(&ip->saddr, 8) + bpf_htons(IPPROTO_UDP) +
-						p->udp->len
-				      : 0;
+	p->pseudo_sum = p->udp->check
+	                        ? fp_sum_words(&ip->saddr, 8) + bpf_htons(IPPROTO_UDP) + p->udp->len
+	                        : 0;
 	return FP_P_OK;
 }
 
 static __always_inline int fp_parse_v6(struct fp_cursor *c, struct fp_pkt *p,
-				       const struct fp_config *cfg, void *data)
+                                       const struct fp_config *cfg, void *data)
 {
 	struct ipv6hdr *ip6;
 	if (fp_parse_ipv6(c, &ip6) < 0 || ip6->version != 6)
 		return FP_P_OTHER;
 	if (ip6->nexthdr != IPPROTO_UDP)
-		return fp_ipv6_is_ext_header(ip6->nexthdr) ? FP_P_IP_OPTIONS : FP_P_OTHER;
+		return fp_ipv6_unusual(c, ip6->nexthdr, cfg);
 	if (fp_parse_udp(c, &p->udp) < 0 || !fp_is_sn_port(cfg, p->udp->dest))
 		return FP_P_OTHER;
 	__u32 payload_len = bpf_ntohs(ip6->payload_len);
@@ -272,7 +284,13 @@ static __always_inline int fp_parse_v6(struct fp_cursor *c, struct fp_pkt *p,
 }
 
 /* Verifies the UDP checksum of the datagram at p->l4_off: one's complement sum of pseudo
- * header, UDP header and payload must fold to 0xffff. */
+ * header, UDP header and payload must fold to 0xffff.
+ * Measured on veth (tests/bpf/test_fastpath_tc.c, run_udp_publisher): a datagram sent by a
+ * local socket through a veth with tx checksum offload on (the default) reaches XDP as
+ * CHECKSUM_PARTIAL, its checksum field holding only the pseudo-header sum. XDP cannot tell it
+ * from a corrupt one, so it passes up counted PASS_BAD_CSUM and the stack, which trusts partial
+ * checksums of local origin, delivers it: no loss, no fast path. Frames from a real NIC (remote
+ * devices) and from a veth with `ethtool -K <peer> tx off` carry complete checksums. */
 static __always_inline int fp_udp_csum_ok(struct xdp_md *ctx, const struct fp_pkt *p)
 {
 	__u32 zero = 0;
@@ -309,7 +327,7 @@ static __always_inline int fp_udp_csum_ok(struct xdp_md *ctx, const struct fp_pk
 
 /* Ethernet, IP, UDP: fills `p` for a checksum-valid datagram to one of our ports. */
 static __always_inline int fp_parse_frame(struct xdp_md *ctx, const struct fp_config *cfg,
-					  struct fp_pkt *p)
+                                          struct fp_pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	struct fp_cursor c = {.pos = data, .end = (void *)(long)ctx->data_end};
@@ -356,8 +374,7 @@ static __always_inline void fp_learn_neigh(struct xdp_md *ctx, const struct fp_p
 
 /* The publisher may publish on `t`: a connected client whose slot is in t->pubs, or anyone
  * with QoS -1 where the topic allows it (MQTT-SN 1.2 §6.8). */
-static __always_inline int fp_authorized(const struct fp_pkt *p, const struct fp_topic *t,
-					 __u8 qos)
+static __always_inline int fp_authorized(const struct fp_pkt *p, const struct fp_topic *t, __u8 qos)
 {
 	const struct fp_publisher *pub = bpf_map_lookup_elem(&fp_publishers, &p->src);
 	if (pub && pub->slot < FP_MAX_PUBS &&
@@ -368,7 +385,7 @@ static __always_inline int fp_authorized(const struct fp_pkt *p, const struct fp
 
 /* Writes fp_meta in front of the frame for fp_tc. -ENOSPC when the driver has no room. */
 static __always_inline int fp_write_meta(struct xdp_md *ctx, const struct fp_pkt *p,
-					 const struct fp_topic_key *key, __u16 sn_len)
+                                         const struct fp_topic_key *key, __u16 sn_len)
 {
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct fp_meta)) < 0)
 		return -ENOSPC;
@@ -399,9 +416,8 @@ static __always_inline int fp_flags_fastpath(__u8 flags)
 }
 
 /* A checksum-valid MQTT-SN datagram with a consistent Length: is it a fast-path PUBLISH? */
-static __always_inline int fp_xdp_publish(struct xdp_md *ctx, struct fp_pkt *p,
-					  struct fp_cursor *c, const struct fp_sn_header *sn,
-					  __u64 bytes)
+static __always_inline int fp_xdp_publish(struct xdp_md *ctx, struct fp_pkt *p, struct fp_cursor *c,
+                                          const struct fp_sn_header *sn, __u64 bytes)
 {
 	struct fp_sn_publish pub;
 	/* Length covers MsgType, Flags, TopicId, MsgId (§5.4.12): bytes beyond Length may be
@@ -482,7 +498,21 @@ int fp_xdp(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* ---- TC: one copy per served subscriber ---- */
+/* ---- TC: one copy per served subscriber ----
+ *
+ * For a packet carrying fp_meta, with T the fp_topics entry looked up again now:
+ * - T missing or not enabled, or fp_meta inconsistent: TC_ACT_OK, no mark (nobody served).
+ * - S = match & T.serve empty: pass-up flag -> TC_ACT_OK with the mark; else TC_ACT_SHOT
+ *   (counted DROP_NO_SUBSCRIBER).
+ * - Otherwise one clone per slot of S whose fp_subscriber is valid and of the packet's family
+ *   (CLONES, or CLONE_FAILED when bpf_clone_redirect fails). A slot of S that is invalid or of
+ *   the other family is not served and forces the pass-up. Then: pass-up (FP_TF_PASS_UP or a
+ *   forced one) -> headers and checksums restored, skb->mark = FP_MARK_TAG | serve_gen, counted
+ *   PASSED, TC_ACT_OK; else TC_ACT_SHOT counted FORWARDED.
+ * - A helper failing half-way through a rewrite: that copy counts CLONE_FAILED, the fan-out
+ *   stops and the original is dropped (it can no longer be trusted).
+ * So with a mark G, userspace serves exactly the subscribers not in
+ * match & serve(G) & {valid slots of the packet's family}. */
 
 /* Header fields fp_tc rewrites, in wire layout: Ethernet dst+src, IP src+dst (IPv4 uses the
  * first 8 bytes), UDP src+dst port. */
@@ -497,10 +527,10 @@ struct fp_fanout {
 	struct __sk_buff *skb;
 	__u64 todo[FP_SUB_WORDS]; /* slots still to serve */
 	struct fp_meta m;
-	__u32 cslot;     /* counter slot of the topic */
-	__u8 pass_up;    /* a slot could not be served here: userspace must see the original */
-	__u8 broken;     /* a rewrite failed half-way: the skb can no longer be trusted */
-	__u8 rewritten;  /* headers differ from the original */
+	__u32 cslot;    /* counter slot of the topic */
+	__u8 pass_up;   /* a slot could not be served here: userspace must see the original */
+	__u8 broken;    /* a rewrite failed half-way: the skb can no longer be trusted */
+	__u8 rewritten; /* headers differ from the original */
 	__u8 pad;
 	struct fp_hdrs cur;  /* what the skb carries now */
 	struct fp_hdrs orig; /* what it carried on arrival */
@@ -557,19 +587,21 @@ static __always_inline int fp_rewrite(struct fp_fanout *f, const struct fp_hdrs 
 	__builtin_memcpy(f->cur.eth, to->eth, sizeof(to->eth));
 	if (f->m.family == 4) {
 		diff = bpf_csum_diff((__be32 *)f->cur.addrs, 8, (__be32 *)to->addrs, 8, 0);
-		err = diff < 0 ? diff : bpf_skb_store_bytes(skb, l3 + offsetof(struct iphdr, saddr),
-							     to->addrs, 8, 0);
+		err = diff < 0 ? diff
+		               : bpf_skb_store_bytes(skb, l3 + offsetof(struct iphdr, saddr),
+		                                     to->addrs, 8, 0);
 		if (!err)
-			err = bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), 0,
-						  diff, 0);
+			err = bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), 0, diff,
+			                          0);
 	} else {
 		diff = bpf_csum_diff((__be32 *)f->cur.addrs, 32, (__be32 *)to->addrs, 32, 0);
-		err = diff < 0 ? diff : bpf_skb_store_bytes(skb, l3 + offsetof(struct ipv6hdr, saddr),
-							     to->addrs, 32, 0);
+		err = diff < 0 ? diff
+		               : bpf_skb_store_bytes(skb, l3 + offsetof(struct ipv6hdr, saddr),
+		                                     to->addrs, 32, 0);
 	}
 	if (!err)
 		err = bpf_l4_csum_replace(skb, csum, 0, diff,
-					  BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0);
+		                          BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0);
 	if (err)
 		return -EIO;
 	__builtin_memcpy(f->cur.addrs, to->addrs, sizeof(to->addrs));
@@ -626,7 +658,7 @@ static long fp_fanout_one(__u32 index, void *arg)
 
 /* Reads the headers fp_tc may rewrite, before any clone (offsets checked by the caller). */
 static __always_inline int fp_load_hdrs(struct __sk_buff *skb, const struct fp_meta *m,
-					struct fp_hdrs *h)
+                                        struct fp_hdrs *h)
 {
 	__builtin_memset(h, 0, sizeof(*h));
 	if (bpf_skb_load_bytes(skb, 0, h->eth, sizeof(h->eth)) < 0)
@@ -651,11 +683,14 @@ static __always_inline int fp_take_meta(struct __sk_buff *skb, struct fp_meta *o
 		return -ENOENT;
 	*out = *m;
 	m->magic = 0;
-	/* Offsets as fp_xdp writes them; GSO skbs (GRO merged datagrams) are left alone. */
+	/* Offsets as fp_xdp writes them; GSO skbs (GRO merged datagrams) are left alone, and so
+	 * are frames not addressed to this host's MAC (promiscuous mode: the stack drops them,
+	 * XDP cannot tell them apart). */
 	if ((out->family != 4 && out->family != 6) || out->l3_off != sizeof(struct ethhdr) ||
 	    out->l4_off < out->l3_off + sizeof(struct iphdr) ||
 	    out->sn_off != out->l4_off + sizeof(struct udphdr) ||
-	    (__u32)out->sn_off + out->sn_len > skb->len || skb->gso_size)
+	    (__u32)out->sn_off + out->sn_len > skb->len || skb->gso_size ||
+	    skb->pkt_type != PACKET_HOST)
 		return -EINVAL;
 	return 0;
 }

@@ -26,15 +26,33 @@ struct fp_cursor {
 };
 
 /* IPv4 flags/fragment-offset bits: MF and the 13-bit offset. DF alone is not a fragment. */
-#define FP_IP_MF 0x2000
+#define FP_IP_MF     0x2000
 #define FP_IP_OFFSET 0x1fff
 
-/* IPv6 next-header values that are extension headers (RFC 8200 §4, RFC 4302, RFC 7401,
- * RFC 5533): a UDP header behind them is not parsed by the fast path. */
-static __always_inline int fp_ipv6_is_ext_header(__u8 nexthdr)
+/* IPv6 extension headers looked through to find a UDP port for counting (the fast path
+ * itself never serves a packet that has any). */
+#define FP_MAX_EXT_HDRS 4
+
+/* Walks hop-by-hop, routing and destination-options headers and a first fragment header
+ * (RFC 8200 §4.3-4.6) from `nexthdr`, leaving the cursor on the header they lead to; returns
+ * its next-header value. -EPROTO for anything else (ESP, AH, a later fragment, too many
+ * headers), -EBADMSG when truncated. */
+static __always_inline int fp_skip_ipv6_ext(struct fp_cursor *c, __u8 nexthdr)
 {
-	return nexthdr == 0 || nexthdr == 43 || nexthdr == 44 || nexthdr == 50 || nexthdr == 51 ||
-	       nexthdr == 60 || nexthdr == 135 || nexthdr == 139 || nexthdr == 140;
+	for (int i = 0; i < FP_MAX_EXT_HDRS; i++) {
+		__u8 *h = c->pos;
+		__u32 len;
+		if (nexthdr != 0 && nexthdr != 43 && nexthdr != 44 && nexthdr != 60)
+			return nexthdr;
+		if ((void *)(h + 8) > c->end)
+			return -EBADMSG;
+		if (nexthdr == 44 && ((h[2] << 8 | h[3]) & 0xfff8))
+			return -EPROTO; /* fragment offset != 0: no UDP header here */
+		len = nexthdr == 44 ? 8 : ((__u32)h[1] + 1) * 8;
+		nexthdr = h[0];
+		c->pos = h + len;
+	}
+	return -EPROTO;
 }
 
 /* Ethernet header (no VLAN tags: a tagged frame is not ours and passes). */
@@ -119,8 +137,8 @@ static __always_inline __u64 fp_sum_words(const void *p, const int n)
 
 /* What the MQTT-SN header says (MQTT-SN 1.2 §5.2). */
 struct fp_sn_header {
-	__u16 len;     /* the Length field: the whole message, header included */
-	__u8 hdr_len;  /* 1 or 3: size of the Length field */
+	__u16 len;    /* the Length field: the whole message, header included */
+	__u8 hdr_len; /* 1 or 3: size of the Length field */
 	__u8 msg_type;
 };
 

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #define FRAME_MAX 2048
-#define ETH_LEN 14
-#define IP4_LEN 20
-#define IP6_LEN 40
-#define UDP_LEN 8
+#define ETH_LEN   14
+#define IP4_LEN   20
+#define IP6_LEN   40
+#define UDP_LEN   8
 
 /* One end of a datagram: MAC, address (4 or 16 bytes), port (host order). */
 struct frame_end {
@@ -52,7 +52,7 @@ static inline uint16_t frame_fold(uint32_t sum)
  * with the pseudo header of `family` and addresses `src`/`dst`: returns the folded sum, which
  * is 0xffff when the checksum field is right, and the value to store when it is 0. */
 static inline uint16_t frame_udp_sum(int family, const uint8_t *src, const uint8_t *dst,
-				     const uint8_t *udp, size_t len)
+                                     const uint8_t *udp, size_t len)
 {
 	size_t alen = family == 4 ? 4 : 16;
 	uint32_t sum = frame_sum(src, alen, 0);

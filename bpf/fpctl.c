@@ -223,7 +223,13 @@ int fpctl_open(const char *const *ifnames, size_t n, enum fpctl_mode mode, struc
 		}
 		f->ifaces[i].ifindex = ifindex;
 	}
+	/* The fallback promise is one clear line (ours, in err): libbpf's own diagnostics,
+	 * verifier log included, only with MQTT_FAST_BPF_DEBUG set. */
+	libbpf_print_fn_t old_print = libbpf_set_print(NULL);
+	if (getenv("MQTT_FAST_BPF_DEBUG"))
+		libbpf_set_print(old_print);
 	rc = load_programs(f, err, errlen);
+	libbpf_set_print(old_print);
 	if (rc < 0)
 		goto fail_out;
 	for (size_t i = 0; i < n; i++, f->nifaces++) {

@@ -7,18 +7,20 @@
 #
 # MODE kernel:   fastpath_interface on the three broker-side veths (XDP + TC attached);
 # MODE fallback: no fastpath_interface;
-# MODE bogus:    a fastpath_interface that does not exist (one log line, then userspace).
+# MODE bogus:    a fastpath_interface that does not exist (one log line, then userspace);
+# MODE noperm:   the kernel mode's configuration, but the broker runs as nobody (no BPF).
 # Every mode must deliver the same messages, byte for byte, exactly once. Only the kernel mode
 # must show kernel counters moving and datagrams never reaching the broker's socket.
 # Needs root (namespaces, BPF); exits 77 (skipped) without.
 set -euo pipefail
 
-MODE=${1:?usage: e2e.sh kernel|fallback|bogus}
+MODE=${1:?usage: e2e.sh kernel|fallback|bogus|noperm}
 BIN=${MQTT_FAST_BIN:?} PUB=${MQTT_FAST_PUB:?} SUB=${MQTT_FAST_SUB:?} CTL=${MQTT_FAST_CTL:?}
 case $MODE in
 kernel) T=k; BASE=10; PORT=25510 ;;
 fallback) T=f; BASE=20; PORT=25520 ;;
 bogus) T=x; BASE=30; PORT=25530 ;;
+noperm) T=n; BASE=40; PORT=25550 ;;
 *) echo "unknown mode $MODE" >&2; exit 2 ;;
 esac
 SNPORT=$((PORT + 1))
@@ -75,6 +77,11 @@ BRK_PUB=10.77.$BASE.1 BRK_S1=10.77.$((BASE + 1)).1 BRK_S2=10.77.$((BASE + 2)).1
 
 # ---- broker --------------------------------------------------------------------------------
 CTLSOCK=$DIR/ctl.sock
+RUNAS=
+if [ $MODE = noperm ]; then
+	RUNAS="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+	chmod 1777 "$DIR" # the broker (nobody) reads its files here and binds the control socket
+fi
 cat >"$DIR/broker.conf" <<EOF
 listener $PORT 127.0.0.1
 allow_anonymous true
@@ -89,12 +96,12 @@ EOF
 # MQTT-SN clients are identified by their client id (acl.h); section 5 edits this file.
 printf 'topic readwrite sensors/#\ntopic readwrite ab\npattern read $SYS/#\npattern readwrite #\n' >"$DIR/acl"
 case $MODE in
-kernel) for i in 0 1 2; do echo "fastpath_interface fpu${T}b$i" >>"$DIR/broker.conf"; done ;;
+kernel | noperm) for i in 0 1 2; do echo "fastpath_interface fpu${T}b$i" >>"$DIR/broker.conf"; done ;;
 bogus) echo "fastpath_interface fpu${T}nosuch" >>"$DIR/broker.conf" ;;
 esac
 ctl() { ip netns exec $NS_BRK "$CTL" -s "$CTLSOCK" "$@"; }
 start_broker() {
-	ip netns exec $NS_BRK "$BIN" -c "$DIR/broker.conf" >"$DIR/broker.log" 2>&1 &
+	ip netns exec $NS_BRK $RUNAS "$BIN" -c "$DIR/broker.conf" >"$DIR/broker.log" 2>&1 &
 	BROKER=$!
 	PIDS+=($BROKER)
 	for _ in $(seq 100); do ctl stats >/dev/null 2>&1 && break; sleep 0.05; done
@@ -117,9 +124,23 @@ fi
 case $MODE in
 kernel) grep -q "fast path attached to fpu${T}b2" "$DIR/broker.log" || fail "programs not attached" ;;
 fallback) grep -q "fast path off (no fastpath_interface)" "$DIR/broker.log" || fail "no fallback line" ;;
+noperm) grep -q "fast path unavailable, running in userspace: loading the fast-path programs failed: Operation not permitted" \
+	"$DIR/broker.log" || fail "no clear fallback line without privileges" ;;
 bogus) grep -q "fast path unavailable, running in userspace: fastpath_interface fpu${T}nosuch: no such interface" \
 	"$DIR/broker.log" || fail "no clear fallback line for a bogus interface" ;;
 esac
+
+if [ $MODE = noperm ]; then
+	# The control channel: root (above) and the broker's user may use it, nobody else.
+	ip netns exec $NS_BRK setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$CTL" -s "$CTLSOCK" fastpath list >/dev/null || fail "the broker's own user was refused"
+	if ip netns exec $NS_BRK setpriv --reuid=daemon --regid=daemon --clear-groups \
+		"$CTL" -s "$CTLSOCK" fastpath add x/y 2>"$DIR/denied.err"; then
+		fail "another user could use the control channel"
+	fi
+	grep -q "permission denied" "$DIR/denied.err" || fail "no clear refusal: $(cat "$DIR/denied.err")"
+	[ "$(ctl fastpath list)" = "sensors/#" ] || fail "a refused command changed the filters"
+fi
 
 stat_of() { ctl stats | awk -v k="$1" '$1 == k { print $2; exit }'; }
 # Waits until `ctl stats` shows at least $2 for counter $1 (bounded).

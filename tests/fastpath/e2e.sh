@@ -342,6 +342,36 @@ if [ $MODE = kernel ]; then
 	[ $(($(stat_of clones) - clones0)) = 6 ] || fail "short names: clones moved by $(($(stat_of clones) - clones0)), want 6"
 fi
 
+# ---- 7. IPv6, and subscribers of both families on one topic ---------------------------------
+# The kernel serves only the slots of the packet's own family and passes the original up
+# (marked) for the others; userspace serves exactly those (route.c skips by family).
+for i in 0 1 2; do
+	ip -n $NS_BRK addr add "fd00:77:$((BASE + i))::1/64" dev "fpu${T}b$i" nodad
+	ip -n "${HOSTS[$i]}" addr add "fd00:77:$((BASE + i))::2/64" dev "fpu${T}h$i" nodad
+done
+ip netns exec $NS_S1 "$SUB" --sn -h fd00:77:$((BASE + 1))::1 -p $SNPORT -i v6 --sn-topic-id 7 -v -C 6 -W 20 >"$DIR/v6.out" &
+S1=$!; PIDS+=($S1)
+ip netns exec $NS_S2 "$SUB" --sn -h $BRK_S2 -p $SNPORT -i v4 --sn-topic-id 7 -v -C 6 -W 20 >"$DIR/v4.out" &
+S2=$!; PIDS+=($S2)
+wait_subscriptions 2
+ctl stats >/dev/null
+clones0=$(stat_of clones)
+want=""
+for i in 1 2 3; do
+	ip netns exec $NS_PUB "$PUB" --sn -h $BRK_PUB -p $SNPORT --sn-topic-id 7 -m "four$i" -q -1
+	ip netns exec $NS_PUB "$PUB" --sn -h fd00:77:$BASE::1 -p $SNPORT --sn-topic-id 7 -m "six$i" -q -1
+	want+="7 four$i"$'\n'"7 six$i"$'\n'
+done
+wait $S1 || fail "the IPv6 subscriber did not get 6 messages"
+wait $S2 || fail "the IPv4 subscriber did not get 6 messages"
+for f in v6 v4; do
+	diff <(sort "$DIR/$f.out") <(printf '%s' "$want" | sort) || fail "$f: wrong or duplicated messages"
+done
+if [ $MODE = kernel ]; then
+	# Each PUBLISH: one copy to the subscriber of its own family, the other from userspace.
+	[ $(($(stat_of clones) - clones0)) = 6 ] || fail "mixed families: $(($(stat_of clones) - clones0)) kernel copies, want 6"
+fi
+
 # A clean exit: status 0, nothing from the sanitizers (ASan builds), and in kernel mode
 # nothing left attached.
 kill $BROKER

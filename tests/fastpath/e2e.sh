@@ -227,6 +227,14 @@ dgrams1=$(stat_of gateway_datagrams_received)
 if [ $MODE = kernel ]; then
 	[ $(($(stat_of forwarded) - fwd0)) = $M2 ] || fail "forwarded moved by $(($(stat_of forwarded) - fwd0)), want $M2"
 	[ $(($(stat_of clones) - clones0)) = $((2 * M2)) ] || fail "clones moved by $(($(stat_of clones) - clones0)), want $((2 * M2))"
+	# The same counters under $SYS (published every sys_interval = 1 s).
+	for _ in $(seq 40); do
+		sys_clones=$(ip netns exec $NS_BRK mosquitto_sub -h 127.0.0.1 -p $PORT \
+			-t '$SYS/broker/fastpath/clones' -C 1 -W 3 2>/dev/null || echo 0)
+		[ "$sys_clones" -ge $((clones0 + 2 * M2)) ] && break
+		sleep 0.1
+	done
+	[ "$sys_clones" -ge $((clones0 + 2 * M2)) ] || fail "\$SYS/broker/fastpath/clones is $sys_clones"
 fi
 
 # ---- 3. fastpath add|del|list at run time --------------------------------------------------

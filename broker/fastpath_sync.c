@@ -142,26 +142,36 @@ static void shadow_build(struct broker *b)
 	}
 }
 
-static void shadow_write(struct broker *b)
+/* Writes the level bitsets that changed; the shadow follows entry by entry, so it always says
+ * what the kernel holds. False when a write failed: the caller must not add serve slots that
+ * may lack their bits (the next sync tries again). */
+static bool shadow_write(struct broker *b)
 {
 	struct fastpath *fp = b->fp;
+	bool ok = true;
 	for (uint32_t i = 0; i < FP_MAX_LEVELS * FP_MAX_INDEX; i++) {
 		if (memcmp(&fp->build->exact[i], &fp->shadow->exact[i], sizeof(struct fp_bits)) == 0)
 			continue;
 		int rc = fpctl_exact_put(fp->ctl, i, &fp->build->exact[i]);
-		if (rc < 0)
+		if (rc < 0) {
 			fp_log_error(b, rc, "writing fp_exact");
+			ok = false;
+			continue;
+		}
+		fp->shadow->exact[i] = fp->build->exact[i];
 	}
 	for (uint32_t d = 0; d <= FP_MAX_LEVELS; d++) {
 		if (memcmp(&fp->build->wild[d], &fp->shadow->wild[d], sizeof(struct fp_wild)) == 0)
 			continue;
 		int rc = fpctl_wild_put(fp->ctl, d, &fp->build->wild[d]);
-		if (rc < 0)
+		if (rc < 0) {
 			fp_log_error(b, rc, "writing fp_wild");
+			ok = false;
+			continue;
+		}
+		fp->shadow->wild[d] = fp->build->wild[d];
 	}
-	struct fp_shadow *t = fp->shadow;
-	fp->shadow = fp->build;
-	fp->build = t;
+	return ok;
 }
 
 static bool serve_loses(const struct fp_topic *old, const struct fp_topic *neu)
@@ -232,10 +242,13 @@ void fastpath_sync(struct broker *b)
 	topics_compute(b, next);
 	for (size_t i = 0; i < fp->ntopics; i++)
 		topic_write(b, i, &next[i], 1);
-	shadow_write(b);
-	for (size_t i = 0; i < fp->ntopics; i++)
-		topic_write(b, i, &next[i], 3);
-	/* Every map entry now names only indices used in this sync. */
-	fp_levels_sweep(fp->levels);
+	if (shadow_write(b)) {
+		for (size_t i = 0; i < fp->ntopics; i++)
+			topic_write(b, i, &next[i], 3);
+		/* Every map entry now names only indices used in this sync. */
+		fp_levels_sweep(fp->levels);
+	} else {
+		fp->dirty = true; /* the kernel keeps the smaller serve sets until then */
+	}
 	free(next);
 }

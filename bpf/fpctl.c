@@ -22,9 +22,9 @@
 #include "fastpath.skel.h"
 #endif
 
-#define FPCTL_TC_HANDLE 0xf5
+#define FPCTL_TC_HANDLE   0xf5
 #define FPCTL_TC_PRIORITY 1
-#define FPCTL_XDP_NAME "fp_xdp"
+#define FPCTL_XDP_NAME    "fp_xdp"
 
 struct fpctl_iface {
 	int ifindex;
@@ -235,8 +235,8 @@ int fpctl_open(const char *const *ifnames, size_t n, enum fpctl_mode mode, struc
 	for (size_t i = 0; i < n; i++, f->nifaces++) {
 		rc = xdp_attach(f, &f->ifaces[i], mode);
 		if (rc < 0) {
-			rc = fail(err, errlen, rc, "fastpath_interface %s: XDP attach (%s) failed: %s",
-			          ifnames[i],
+			rc = fail(err, errlen, rc,
+			          "fastpath_interface %s: XDP attach (%s) failed: %s", ifnames[i],
 			          mode == FPCTL_MODE_NATIVE    ? "native"
 			          : mode == FPCTL_MODE_GENERIC ? "generic"
 			                                       : "auto",

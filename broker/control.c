@@ -19,7 +19,7 @@
 #include "broker.h"
 #include "fastpath.h"
 
-#define CONTROL_LINE_MAX 512
+#define CONTROL_LINE_MAX  512
 #define CONTROL_REPLY_MAX 65536
 
 struct control {
@@ -50,8 +50,8 @@ static void control_command(struct broker *b, char *line, char *out, size_t len)
 		rc = !strcmp(w2, "add") ? fastpath_filter_add(b, w3) : fastpath_filter_del(b, w3);
 		if (rc == 0) {
 			snprintf(out, len, "ok\n");
-			log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL, "control: fastpath %s %s", w2,
-			         w3);
+			log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL, "control: fastpath %s %s",
+			         w2, w3);
 		} else {
 			snprintf(out, len, "error: fastpath %s '%s': %s\n", w2, w3,
 			         rc == -EEXIST   ? "already listed"
@@ -60,8 +60,9 @@ static void control_command(struct broker *b, char *line, char *out, size_t len)
 			                         : strerror(-rc));
 		}
 	} else {
-		snprintf(out, len, "error: unknown command (fastpath add|del FILTER, fastpath list, "
-		                   "stats)\n");
+		snprintf(out, len,
+		         "error: unknown command (fastpath add|del FILTER, fastpath list, "
+		         "stats)\n");
 	}
 }
 

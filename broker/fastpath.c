@@ -111,8 +111,7 @@ int fastpath_start(struct broker *b)
 	for (size_t i = 0; i < b->cfg.fastpath_interface_count; i++)
 		log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL,
 		         "fast path attached to %s (XDP %s + TC ingress), %zu fastpath filter(s)",
-		         b->cfg.fastpath_interfaces[i], fpctl_iface_mode(fp->ctl, i),
-		         fp->nfilters);
+		         b->cfg.fastpath_interfaces[i], fpctl_iface_mode(fp->ctl, i), fp->nfilters);
 	fp_config_write(b);
 	fp->dirty = true;
 out:
@@ -180,8 +179,8 @@ void fp_sub_slot_assign(struct broker *b, struct sn_client *c)
 		unsigned slot = (fp->sub_next + k) % FP_MAX_SUBS;
 		if (fp->subs[slot])
 			continue;
-		struct fp_subscriber s = {.ifindex = n.ifindex, .valid = 1, .peer = a,
-		                          .local = n.local};
+		struct fp_subscriber s = {
+		        .ifindex = n.ifindex, .valid = 1, .peer = a, .local = n.local};
 		memcpy(s.dst_mac, n.peer_mac, 6);
 		memcpy(s.src_mac, n.local_mac, 6);
 		int rc = fpctl_subscriber_put(fp->ctl, slot, &s);
@@ -232,7 +231,6 @@ static void pub_slot_release(struct broker *b, struct sn_client *c)
 	fp->pubs[slot] = NULL;
 	c->fp_pub = 0;
 }
-
 
 /* ---- a client leaves ----------------------------------------------------------------------- */
 
@@ -335,10 +333,11 @@ void fastpath_rx_begin(struct broker *b, uint32_t mark, int family, const uint8_
 		 * lost message). */
 		fp->history_misses++;
 		if (log_ratelimit(&fp->rl, broker_now_ms(b)))
-			log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
-			         "fast path: serve generation %u of a passed-up PUBLISH is unknown; "
-			         "delivering to every subscriber",
-			         (unsigned)(mark & FP_MARK_GEN_MASK));
+			log_line(
+			        &b->log, LOG_LEVEL_WARNING, NULL, NULL,
+			        "fast path: serve generation %u of a passed-up PUBLISH is unknown; "
+			        "delivering to every subscriber",
+			        (unsigned)(mark & FP_MARK_GEN_MASK));
 		return;
 	}
 	fp->rx_family = family == AF_INET6 ? 6 : 4;
@@ -441,7 +440,7 @@ void fastpath_stats_text(struct broker *b, char *out, size_t len)
 	size_t used = 0;
 #define PUT(...)                                                                                   \
 	do {                                                                                       \
-		int n_ = snprintf(out + used, len > used ? len - used : 0, __VA_ARGS__);          \
+		int n_ = snprintf(out + used, len > used ? len - used : 0, __VA_ARGS__);           \
 		if (n_ > 0)                                                                        \
 			used += (size_t)n_;                                                        \
 	} while (0)
@@ -457,9 +456,9 @@ void fastpath_stats_text(struct broker *b, char *out, size_t len)
 		if (!e->present || fpctl_counters_sum(fp->ctl, (uint32_t)i, one) < 0)
 			continue;
 		PUT("topic %s %u gen %u flags 0x%x forwarded %llu clones %llu passed %llu\n",
-		    e->key.type == FP_TOPIC_NORMAL ? "normal" : e->key.type == FP_TOPIC_PREDEFINED
-		                                                  ? "predefined"
-		                                                  : "short",
+		    e->key.type == FP_TOPIC_NORMAL       ? "normal"
+		    : e->key.type == FP_TOPIC_PREDEFINED ? "predefined"
+		                                         : "short",
 		    (unsigned)ntohs(e->key.id), (unsigned)e->val.serve_gen, (unsigned)e->val.flags,
 		    (unsigned long long)one[FP_V_FORWARDED].packets,
 		    (unsigned long long)one[FP_V_CLONES].packets,
@@ -469,8 +468,7 @@ void fastpath_stats_text(struct broker *b, char *out, size_t len)
 	PUT("gateway_datagrams_received %llu\ngateway_publish_received %llu\n",
 	    (unsigned long long)b->sn.stats.datagrams_received,
 	    (unsigned long long)b->sn.stats.publish_received);
-	PUT("map_errors %llu\nhistory_misses %llu\n",
-	    (unsigned long long)(fp ? fp->map_errors : 0),
+	PUT("map_errors %llu\nhistory_misses %llu\n", (unsigned long long)(fp ? fp->map_errors : 0),
 	    (unsigned long long)(fp ? fp->history_misses : 0));
 #undef PUT
 }

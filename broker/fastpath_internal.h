@@ -11,9 +11,9 @@
 
 struct fp_topic_entry {
 	struct fp_topic_key key;
-	bool present;         /* in fp_topics */
-	bool enabled;         /* scratch of one sync: still fast-path */
-	struct fp_topic val;  /* as written to the kernel */
+	bool present;        /* in fp_topics */
+	bool enabled;        /* scratch of one sync: still fast-path */
+	struct fp_topic val; /* as written to the kernel */
 	struct fp_history hist;
 };
 

@@ -18,9 +18,9 @@
 #define FP_LEVEL_BUCKETS (2 * FP_MAX_INDEX) /* open addressing, power of two */
 
 struct fp_level_depth {
-	char *names[FP_MAX_INDEX];    /* owned copies, NUL-terminated; NULL = free index */
+	char *names[FP_MAX_INDEX]; /* owned copies, NUL-terminated; NULL = free index */
 	uint16_t lens[FP_MAX_INDEX];
-	bool used[FP_MAX_INDEX];      /* marked since the last fp_levels_sweep */
+	bool used[FP_MAX_INDEX];            /* marked since the last fp_levels_sweep */
 	uint16_t buckets[FP_LEVEL_BUCKETS]; /* index + 1; 0 = empty */
 	uint16_t count;
 };

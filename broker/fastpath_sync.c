@@ -119,8 +119,8 @@ static void topics_compute(struct broker *b, struct topic_next *next)
 		struct sn_client *c = b->fp->subs[slot];
 		for (struct session_sub *sub = c && c->session ? c->session->subs : NULL; sub;
 		     sub = sub->next) {
-			if (sub->len != 2 || memchr(sub->filter, '+', 2) || memchr(sub->filter, '#', 2) ||
-			    memchr(sub->filter, '/', 2))
+			if (sub->len != 2 || memchr(sub->filter, '+', 2) ||
+			    memchr(sub->filter, '#', 2) || memchr(sub->filter, '/', 2))
 				continue;
 			uint16_t id = (uint16_t)(sub->filter[0] << 8 | sub->filter[1]);
 			topic_compute(b, next, FP_TOPIC_SHORT, id,
@@ -138,7 +138,8 @@ static void shadow_build(struct broker *b)
 		if (!c || !c->session)
 			continue;
 		for (struct session_sub *sub = c->session->subs; sub; sub = sub->next)
-			(void)fp_shadow_add_filter(fp->build, fp->levels, sub->filter, sub->len, slot);
+			(void)fp_shadow_add_filter(fp->build, fp->levels, sub->filter, sub->len,
+			                           slot);
 	}
 }
 
@@ -150,7 +151,8 @@ static bool shadow_write(struct broker *b)
 	struct fastpath *fp = b->fp;
 	bool ok = true;
 	for (uint32_t i = 0; i < FP_MAX_LEVELS * FP_MAX_INDEX; i++) {
-		if (memcmp(&fp->build->exact[i], &fp->shadow->exact[i], sizeof(struct fp_bits)) == 0)
+		if (memcmp(&fp->build->exact[i], &fp->shadow->exact[i], sizeof(struct fp_bits)) ==
+		    0)
 			continue;
 		int rc = fpctl_exact_put(fp->ctl, i, &fp->build->exact[i]);
 		if (rc < 0) {

@@ -44,8 +44,10 @@ static void test_errors(void)
 	static const struct {
 		const char *text, *err;
 	} cases[] = {
-	        {"fastpath_interface\n", "e.conf:1: fastpath_interface: expected an interface name"},
-	        {"fastpath_interface a b\n", "e.conf:1: fastpath_interface: one interface per line"},
+	        {"fastpath_interface\n",
+	         "e.conf:1: fastpath_interface: expected an interface name"},
+	        {"fastpath_interface a b\n",
+	         "e.conf:1: fastpath_interface: one interface per line"},
 	        {"fastpath_interface abcdefghijklmnopq\n",
 	         "e.conf:1: fastpath_interface: 'abcdefghijklmnopq' is longer than an interface "
 	         "name can be"},

@@ -156,7 +156,19 @@ int control_open(struct broker *b)
 		         path);
 		return 0;
 	}
-	unlink(path); /* left by a broker that crashed */
+	/* A socket left by a broker that crashed is replaced; anything else at that path is
+	 * never removed. */
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_line(
+			        &b->log, LOG_LEVEL_WARNING, NULL, NULL,
+			        "control_socket %s: exists and is not a socket; no control channel",
+			        path);
+			return 0;
+		}
+		unlink(path);
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
 		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,

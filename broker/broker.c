@@ -9,6 +9,8 @@
 #include "auth.h"
 #include "broker.h"
 #include "store.h"
+#include "control.h"
+#include "fastpath.h"
 
 int64_t broker_now_ms(const struct broker *b)
 {
@@ -192,6 +194,7 @@ static void broker_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * among it) leaves. A failed commit stops the broker with nothing more sent. */
 	if (store_commit(b) < 0)
 		return;
+	fastpath_sync(b); /* map changes first: they take effect before this iteration's replies */
 	conns_flush_and_reap(b);
 	sn_flush(b);
 }
@@ -252,6 +255,8 @@ int broker_init(struct broker *b, struct ev_loop *loop, struct config *cfg)
 		err = acl_init(b);
 	if (err == 0 && b->cfg.persistence)
 		err = store_open(b); /* a newer or corrupt store refuses to start */
+	if (err == 0)
+		err = fastpath_start(b); /* falls back to userspace by itself */
 	if (err < 0)
 		return err;
 	ev_prepare_init(&b->flush_watcher, broker_prepare);
@@ -275,6 +280,8 @@ void broker_free(struct broker *b)
 	b->stopping = true;
 	/* The last iteration's changes before its output goes out with the connections. */
 	(void)store_commit(b);
+	control_close(b);
+	fastpath_stop(b); /* detach first: the clients below no longer need the kernel */
 	conns_free_all(b); /* before the listeners: a connection counts itself off its listener */
 	listeners_close(b);
 	sn_clients_free_all(b);

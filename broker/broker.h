@@ -180,6 +180,8 @@ struct broker {
 	struct pending_will *wills; /* delayed wills [MQTT-3.1.3-9] */
 	struct auth_db *passwords;  /* password_file (auth.c); NULL when not set */
 	struct acl *acl;            /* acl_file (acl.c); NULL when not set: everything allowed */
+	struct fastpath *fp;        /* kernel fast path control (fastpath.h); owned */
+	struct control *control;    /* control_socket (control.h); owned; NULL = none */
 	uint8_t rbuf[BROKER_READ_CHUNK];
 
 	/* $SYS additions: the load averages (sys.c) and the sessions removed by

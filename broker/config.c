@@ -113,6 +113,12 @@ static const struct directive directives[] = {
          .def_str = "255.255.255.255", .handler = h_sn_advertise_address},
         {"sn_advertise_port", D_UINT, GLOBAL(sn_advertise_port), 0, 65535, 0},
         {"sn_predefined_topic", D_SPECIAL, S_GLOBAL, .handler = h_sn_predefined},
+        /* Kernel fast path (config_fastpath.c) */
+        {"fastpath_interface", D_SPECIAL, S_GLOBAL, .handler = cfgp_h_fastpath_interface},
+        {"fastpath_mode", D_ENUM, GLOBAL(fastpath_mode), .def = FASTPATH_MODE_AUTO,
+         .names = cfgp_fastpath_mode_names, .nnames = 3},
+        {"fastpath", D_SPECIAL, S_GLOBAL, .handler = cfgp_h_fastpath},
+        {"control_socket", D_STRING, GLOBAL(control_socket), .def_str = "/run/mqtt-fast.sock"},
         /* Obsolete in mosquitto 2.0: accepted with a warning (def_str says why). */
         {"retry_interval", D_SPECIAL, S_GLOBAL, .def_str = "has no effect", .handler = h_obsolete},
         {"store_clean_interval", D_SPECIAL, S_GLOBAL, .def_str = "has no effect",
@@ -615,6 +621,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->sn_predefined_count; i++)
 		free(c->sn_predefined[i].name);
 	free(c->sn_predefined);
+	cfgp_fastpath_free(c);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -32,6 +32,13 @@ enum config_log_dest {
 	CONFIG_LOG_DEST_SYSLOG = 1u << 3,
 };
 
+/* fastpath_mode: how XDP is attached to each fastpath_interface. */
+enum fastpath_mode {
+	FASTPATH_MODE_AUTO = 0, /* native where the driver has it, else generic */
+	FASTPATH_MODE_NATIVE,
+	FASTPATH_MODE_GENERIC,
+};
+
 struct listener_conf {
 	uint16_t port;      /* 1..65535 */
 	char *bind_address; /* owned; NULL = all interfaces */
@@ -128,6 +135,14 @@ struct config {
 		char *name; /* owned */
 	} * sn_predefined;  /* owned array from `sn_predefined_topic ID NAME` lines */
 	size_t sn_predefined_count;
+
+	/* Kernel fast path (broker/fastpath.c, config_fastpath.c). */
+	char **fastpath_interfaces; /* owned, from `fastpath_interface IFNAME` lines; none = off */
+	size_t fastpath_interface_count;
+	enum fastpath_mode fastpath_mode; /* default FASTPATH_MODE_AUTO */
+	char **fastpath_filters;    /* owned, from `fastpath FILTER` lines */
+	size_t fastpath_filter_count;
+	char *control_socket; /* owned; default "/run/mqtt-fast.sock"; "" = no control socket */
 
 	/* Warnings of the loader ("file:line: message", owned), for the caller to log: obsolete
 	 * directives (retry_interval, ...), deprecated ones (port, bind_address), repeats. */

@@ -74,6 +74,13 @@ struct parser {
 	bool log_dest_set;
 };
 
+/* config_fastpath.c: fastpath_interface and fastpath lines, fastpath_mode's words, and freeing
+ * what they own (from config_free). */
+int cfgp_h_fastpath_interface(struct parser *p, const struct directive *d, char *value);
+int cfgp_h_fastpath(struct parser *p, const struct directive *d, char *value);
+extern const char *const cfgp_fastpath_mode_names[3];
+void cfgp_fastpath_free(struct config *c);
+
 /* Writes "name:line: message" into p->err and returns -EINVAL. */
 int cfgp_fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends "name:line: message" to p->c->warnings. 0 or -ENOMEM. */

@@ -11,6 +11,8 @@
 #include "acl.h"
 #include "auth.h"
 #include "broker.h"
+#include "control.h"
+#include "fastpath.h"
 
 static void usage(FILE *out)
 {
@@ -71,6 +73,7 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	 * file keeps the old one (logged with its file:line). */
 	auth_reload(b, &neu);
 	acl_reload(b, &neu);
+	fastpath_touch(b); /* ACL decisions changed: serve sets are computed again */
 	log_warnings(b, &neu);
 	if (!config_listeners_equal(&neu, &b->cfg))
 		log_line(&b->log, LOG_LEVEL_WARNING, NULL, NULL,
@@ -142,6 +145,8 @@ static int broker_start(struct broker *b, struct ev_loop *loop, struct config *c
 		rc = listeners_open(b);
 		if (rc == 0)
 			rc = sn_listeners_open(b);
+		if (rc == 0)
+			rc = control_open(b); /* mqtt-fast-ctl */
 	}
 	if (rc < 0) {
 		fprintf(stderr, "mqtt-fast: start-up failed: %s\n", strerror(-rc));

@@ -1,8 +1,8 @@
 /* route.c - fan-out: who receives a message, at which QoS, and sending deliveries out.
  *
  * route_message() is the one place that decides, per subscriber, how a message reaches it.
- * Today every subscriber is served here in userspace; the kernel fast path will take the
- * MQTT-SN QoS 0 subscribers it serves out of this decision (DESIGN.md "Exactly one copy"). */
+ * MQTT-SN QoS 0 subscribers the kernel fast path already served are skipped here
+ * (fastpath_kernel_served, DESIGN.md "Exactly one copy"). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "acl.h"
 #include "broker.h"
 #include "store.h"
+#include "fastpath.h"
 
 struct route_ctx {
 	struct broker *b;
@@ -72,6 +73,10 @@ static void deliver(struct broker *b, const struct route_target *t, struct msg *
 	struct session *s = t->s;
 	const struct session_limits lim = broker_queue_limits(b);
 
+	/* The kernel already sent this PUBLISH to s (the passed-up original's mark names the
+	 * serve set it used): exactly one copy (DESIGN.md). */
+	if (fastpath_kernel_served(b, s))
+		return;
 	/* acl_file: read access is checked per message, per subscriber (mosquitto). */
 	if (!acl_can_read(b, s, m->topic, m->topic_len))
 		return;

@@ -109,6 +109,9 @@ struct sn_client {
 	/* Retransmission of the in-flight QoS 1/2 delivery (one at a time). */
 	uint8_t tries;
 	int64_t retry_at;
+
+	/* Kernel fast-path slots (broker/fastpath.c), slot + 1; 0 = none. */
+	uint16_t fp_sub, fp_pub;
 };
 
 /* The gateway's state inside struct broker. */

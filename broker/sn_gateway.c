@@ -8,6 +8,7 @@
 
 #include "acl.h"
 #include "broker.h"
+#include "fastpath.h"
 #include "sn_internal.h"
 #include "topic_limits.h"
 
@@ -132,6 +133,8 @@ void sn_client_move(struct sn_client *c, struct sn_listener *l, const struct soc
                     const struct sn_origin *o)
 {
 	struct broker *b = c->b;
+	/* Its slots name the old address: out of the kernel until the next sync re-learns it. */
+	fastpath_client_gone(b, c);
 	table_unlink(c);
 	c->l = l;
 	c->addr = *a;
@@ -149,6 +152,7 @@ void sn_client_move(struct sn_client *c, struct sn_listener *l, const struct soc
 void sn_client_free(struct sn_client *c)
 {
 	struct broker *b = c->b;
+	fastpath_client_gone(b, c); /* out of every serve set before it is gone */
 	table_unlink(c);
 	b->sn.nclients--;
 	free(c->will_topic);
@@ -514,5 +518,20 @@ void sn_handle_datagram(struct sn_listener *l, const struct sockaddr *from, sock
 		               err == -ENOTSUP ? "unknown message type" : "malformed");
 		return;
 	}
+	/* The publish flow and PINGREQ keep-alives leave who the kernel serves alone, unless the
+	 * client's state moves (a sleeping client woken by PINGREQ, back asleep after its last
+	 * buffered message is acknowledged: MQTT-SN 1.2 §6.14). */
+	bool flow = m.type == MQTTSN_PUBLISH || m.type == MQTTSN_PUBACK || m.type == MQTTSN_PUBREC ||
+	            m.type == MQTTSN_PUBREL || m.type == MQTTSN_PUBCOMP ||
+	            m.type == MQTTSN_PINGREQ || m.type == MQTTSN_PINGRESP;
+	struct sn_client *c = flow ? sn_client_find(b, &a, o.node, o.node_len) : NULL;
+	uint8_t state_before = c ? c->state : 0;
 	handle_message(l, &a, &o, &m);
+	/* Everything else (connect, sleep, REGISTER/REGACK, subscriptions) may change it: the
+	 * maps follow before this iteration's replies leave. A client freed or moved meanwhile
+	 * has told the fast path itself. */
+	if (!flow)
+		fastpath_touch(b);
+	else if (c && (c = sn_client_find(b, &a, o.node, o.node_len)) && c->state != state_before)
+		fastpath_touch(b);
 }

@@ -9,7 +9,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fastpath.h"
 #include "sn_internal.h"
+
+/* SO_RCVMARK (Linux 5.19): the skb->mark of each datagram as an SO_MARK control message. The
+ * fast path's TC program marks an original it passes up after serving some subscribers. */
+#ifndef SO_RCVMARK
+#define SO_RCVMARK 75
+#endif
+
+/* The mark of a received datagram, 0 when it carries none. */
+static uint32_t rx_mark(const struct msghdr *h)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR((struct msghdr *)h, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+			uint32_t mark;
+			memcpy(&mark, CMSG_DATA(cm), sizeof(mark));
+			return mark;
+		}
+	}
+	return 0;
+}
 
 /* Datagrams taken per recvmmsg and per wake-up: bounded so UDP cannot starve TCP clients. */
 #define SN_RX_BATCH  32
@@ -26,6 +47,10 @@ static void sn_readable(struct ev_loop *loop, ev_io *w, int revents)
 	struct mmsghdr msgs[SN_RX_BATCH];
 	struct iovec iov[SN_RX_BATCH];
 	struct sockaddr_storage from[SN_RX_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl[SN_RX_BATCH];
 	/* Datagrams longer than a slot are truncated (MSG_TRUNC reports it) and dropped as
 	 * oversize: a 2 KiB slot fits every MQTT-SN message a constrained device sends. */
 
@@ -35,7 +60,9 @@ static void sn_readable(struct ev_loop *loop, ev_io *w, int revents)
 			msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i],
 			                                  .msg_namelen = sizeof(from[i]),
 			                                  .msg_iov = &iov[i],
-			                                  .msg_iovlen = 1};
+			                                  .msg_iovlen = 1,
+			                                  .msg_control = ctl[i].buf,
+			                                  .msg_controllen = sizeof(ctl[i].buf)};
 			msgs[i].msg_len = 0;
 		}
 		int n = recvmmsg(l->fd, msgs, SN_RX_BATCH, MSG_DONTWAIT, NULL);
@@ -47,9 +74,12 @@ static void sn_readable(struct ev_loop *loop, ev_io *w, int revents)
 				b->sn.stats.malformed++;
 				continue;
 			}
+			fastpath_rx_begin(b, rx_mark(&msgs[i].msg_hdr), from[i].ss_family,
+			                  b->rbuf + i * SLOT, msgs[i].msg_len);
 			sn_handle_datagram(l, (struct sockaddr *)&from[i],
 			                   msgs[i].msg_hdr.msg_namelen, b->rbuf + i * SLOT,
 			                   msgs[i].msg_len);
+			fastpath_rx_end(b);
 		}
 		if (n < SN_RX_BATCH)
 			return;
@@ -81,6 +111,9 @@ static int sn_bind(struct broker *b, const struct listener_conf *conf)
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+		/* Without it (kernel < 5.19) no datagram shows a mark: the fast path then never
+		 * gets a topic passed up with a serve set, see fastpath.c. */
+		setsockopt(fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {

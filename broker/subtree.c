@@ -62,6 +62,7 @@ struct subtree {
 	struct node *root;
 	size_t count; /* (owner, filter) entries */
 	size_t nodes; /* including the root */
+	uint64_t changes; /* entries added or removed, ever (subtree_changes) */
 	/* Two halves of work_cap pointers each: the current and the next match frontier, or the
 	 * stack of subtree_free. A frontier holds distinct nodes of one depth, so work_cap >= nodes
 	 * is enough; it is grown before nodes are created. */
@@ -371,6 +372,7 @@ int subtree_add(struct subtree *t, const uint8_t *filter, size_t len, void *owne
 	if (vec_push(v, owner, opts) < 0)
 		goto out;
 	t->count++;
+	t->changes++;
 	return 0;
 out:
 	/* Undo what this call built: an empty new group, then unused new nodes. */
@@ -415,8 +417,14 @@ int subtree_remove(struct subtree *t, const uint8_t *filter, size_t len, void *o
 			group_del(n, gi);
 	}
 	t->count--;
+	t->changes++;
 	prune(t, n);
 	return 0;
+}
+
+uint64_t subtree_changes(const struct subtree *t)
+{
+	return t->changes;
 }
 
 /* Calls back for every subscription at n: each plain one, and one member per group. */

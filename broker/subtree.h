@@ -51,6 +51,9 @@ typedef void (*subtree_visit_fn)(void *ctx, void *owner, const struct sub_opts *
 void subtree_match(struct subtree *t, const uint8_t *topic, size_t len, subtree_visit_fn fn,
                    void *ctx);
 
+/* Entries added or removed since the tree was made: a cheap "did anything change" test for
+ * the fast-path control (broker/fastpath.c). */
+uint64_t subtree_changes(const struct subtree *t);
 /* Number of (owner, filter) entries. */
 size_t subtree_count(const struct subtree *t);
 

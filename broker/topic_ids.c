@@ -176,3 +176,14 @@ size_t topic_ids_count(const struct topic_ids *t)
 {
 	return t->normal.count;
 }
+
+uint16_t topic_ids_next(const struct topic_ids *t, bool predefined, uint16_t after)
+{
+	const struct id_space *s = predefined ? &t->predefined : &t->normal;
+	if (!s->names)
+		return 0;
+	for (uint32_t id = (uint32_t)after + 1; id < 0xFFFF; id++)
+		if (s->names[id])
+			return (uint16_t)id;
+	return 0;
+}

@@ -38,6 +38,9 @@ struct mqtt_str topic_ids_name(const struct topic_ids *t, bool predefined, uint1
 int topic_ids_find(const struct topic_ids *t, bool predefined, const uint8_t *name, uint16_t len,
                    uint16_t *id);
 
+/* The smallest id above `after` that has a name in the chosen space, 0 when none: walks every
+ * id (the fast-path control enumerates its topics with it). */
+uint16_t topic_ids_next(const struct topic_ids *t, bool predefined, uint16_t after);
 /* Number of normal ids assigned. */
 size_t topic_ids_count(const struct topic_ids *t);
 

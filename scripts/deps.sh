@@ -10,6 +10,8 @@ packages=(
 	libev-dev libssl-dev liblmdb-dev openssl
 	# kernel fast path
 	libbpf-dev bpftool linux-libc-dev iproute2
+	# fast-path end-to-end tests: tx checksum offload off on the client veths (tests/fastpath)
+	ethtool
 	# tests: coverage, interop peers
 	gcovr libpaho-mqtt-dev mosquitto mosquitto-clients python3-paho-mqtt
 )

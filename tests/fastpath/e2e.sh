@@ -196,7 +196,7 @@ fi
 # ---- 2. fast-path-only traffic never reaches the broker's socket ---------------------------
 # Two SN subscribers by predefined id 7, QoS -1 publishes (no connection): byte-exact bodies.
 M2=6
-ip netns exec $NS_S1 "$SUB" --sn -h $BRK_S1 -p $SNPORT -i s1b --sn-topic-id 7 -v -C $M2 -W 20 >"$DIR/s1b.out" &
+ip netns exec $NS_S1 "$SUB" --sn -h $BRK_S1 -p $SNPORT -i s1b --sn-topic-id 7 -v -C $M2 -W 20 -d >"$DIR/s1b.out" 2>"$DIR/s1b.err" &
 S1=$!; PIDS+=($S1)
 ip netns exec $NS_S2 "$SUB" --sn -h $BRK_S2 -p $SNPORT -i s2b --sn-topic-id 7 -v -C $M2 -W 20 >"$DIR/s2b.out" &
 S2=$!; PIDS+=($S2)
@@ -212,6 +212,10 @@ for i in $(seq $M2); do
 done
 wait $S1 || fail "s1b did not get $M2 messages"
 wait $S2 || fail "s2b did not get $M2 messages"
+# QoS -1 exists only towards the gateway (MQTT-SN 1.2 §6.8): subscribers get QoS 0, from
+# the kernel's copies as from userspace.
+[ "$(grep -c 'received PUBLISH (d0, q0, r0' "$DIR/s1b.err")" = $M2 ] ||
+	fail "s1b: not $M2 QoS 0 PUBLISHes: $(grep 'received PUBLISH' "$DIR/s1b.err" | head -3)"
 for f in s1b s2b; do
 	diff <(sort "$DIR/$f.out") <(printf '%s' "$want" | sort) || fail "$f: wrong or duplicated messages"
 done

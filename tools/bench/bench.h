@@ -18,9 +18,9 @@
 #define BENCH_MAGIC       0x4d464231u /* "MFB1", first 4 payload bytes */
 #define BENCH_HDR_SIZE    24u         /* magic, publisher index, sequence, send time (ns) */
 #define BENCH_MAX_CLIENTS 20000u
-#define BENCH_MAX_SECONDS 300.0       /* every run is bounded */
-#define BENCH_KEEPALIVE   600u        /* longer than any run: no PINGREQ traffic needed */
-#define BENCH_SETUP_S     30.0        /* bound on connecting and subscribing */
+#define BENCH_MAX_SECONDS 300.0 /* every run is bounded */
+#define BENCH_KEEPALIVE   600u  /* longer than any run: no PINGREQ traffic needed */
+#define BENCH_SETUP_S     30.0  /* bound on connecting and subscribing */
 
 enum bench_transport {
 	BENCH_MQTT,
@@ -44,15 +44,15 @@ struct bench_cfg {
 	uint8_t version;       /* MQTT protocol level: 4 (3.1.1) or 5 */
 	int qos;               /* MQTT: 0, 1; MQTT-SN: -1, 0 */
 	unsigned pubs, subs, topics;
-	unsigned size;      /* payload bytes, >= BENCH_HDR_SIZE */
-	double rate;        /* offered msgs/s over all publishers; 0 = flat out */
-	double duration;    /* seconds of publishing */
-	double drain;       /* seconds without a delivery after which receivers stop */
-	unsigned inflight;  /* MQTT QoS 1: unacknowledged PUBLISHes per publisher */
-	unsigned batch;     /* messages a publisher writes per system call */
+	unsigned size;     /* payload bytes, >= BENCH_HDR_SIZE */
+	double rate;       /* offered msgs/s over all publishers; 0 = flat out */
+	double duration;   /* seconds of publishing */
+	double drain;      /* seconds without a delivery after which receivers stop */
+	unsigned inflight; /* MQTT QoS 1: unacknowledged PUBLISHes per publisher */
+	unsigned batch;    /* messages a publisher writes per system call */
 	const char *topic_prefix;
 	const char *id_prefix;
-	int broker_pid;     /* 0: no CPU / RSS figures */
+	int broker_pid;         /* 0: no CPU / RSS figures */
 	const char *ready_file; /* sub/idle role: created once every client is ready */
 	const char *out_file;   /* raw result file for --merge */
 	const char *label;

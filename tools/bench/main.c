@@ -23,7 +23,8 @@ static void usage(FILE *f, const char *prog)
 	        "  --pubs N --subs N --topics N   clients and topics (default 1, 1, 1);\n"
 	        "                         publisher j and subscriber i use topic (j or i) %% N\n"
 	        "  -s, --size BYTES       payload size, >= %u (default 64)\n"
-	        "  --rate MSGS            offered msgs/s over all publishers (default 0 = flat out)\n"
+	        "  --rate MSGS            offered msgs/s over all publishers (default 0 = flat "
+	        "out)\n"
 	        "  --duration S           seconds of publishing (default 5, at most %.0f)\n"
 	        "  --drain S              receivers stop after S s without a delivery (default 1)\n"
 	        "  --inflight N           QoS 1 window per publisher (default 32)\n"
@@ -34,7 +35,8 @@ static void usage(FILE *f, const char *prog)
 	        "  --ready-file PATH      created once every client is connected and subscribed\n"
 	        "  --broker-pid PID       report the broker's CPU seconds (and RSS for idle)\n"
 	        "  --conns N --hold S     idle role: N MQTT connections held S s (default 100, 2)\n"
-	        "  --sn-port-base P       MQTT-SN subscribers only bind ports P, P+1, ... (no session)\n"
+	        "  --sn-port-base P       MQTT-SN subscribers only bind ports P, P+1, ... (no "
+	        "session)\n"
 	        "  --sn-topic-id ID       MQTT-SN publishers use predefined topic ID, no CONNECT\n"
 	        "  --out FILE             also write the raw result for --merge\n"
 	        "  --label L  --json      report label; JSON instead of text\n",
@@ -42,9 +44,31 @@ static void usage(FILE *f, const char *prog)
 }
 
 enum {
-	O_MQTT = 256, O_SN, O_BIND, O_PUBS, O_SUBS, O_TOPICS, O_RATE, O_DURATION, O_DRAIN,
-	O_INFLIGHT, O_BATCH, O_TPREFIX, O_IDPREFIX, O_ROLE, O_READY, O_PID, O_CONNS, O_HOLD,
-	O_PORTBASE, O_TOPICID, O_OUT, O_LABEL, O_JSON, O_MERGE, O_HELP,
+	O_MQTT = 256,
+	O_SN,
+	O_BIND,
+	O_PUBS,
+	O_SUBS,
+	O_TOPICS,
+	O_RATE,
+	O_DURATION,
+	O_DRAIN,
+	O_INFLIGHT,
+	O_BATCH,
+	O_TPREFIX,
+	O_IDPREFIX,
+	O_ROLE,
+	O_READY,
+	O_PID,
+	O_CONNS,
+	O_HOLD,
+	O_PORTBASE,
+	O_TOPICID,
+	O_OUT,
+	O_LABEL,
+	O_JSON,
+	O_MERGE,
+	O_HELP,
 };
 
 static const struct option options[] = {
@@ -82,8 +106,7 @@ static const struct option options[] = {
 };
 
 /* Parses a number in [lo, hi]; prints why and returns -EINVAL otherwise. */
-static int num(const char *prog, const char *opt, const char *s, double lo, double hi,
-               double *out)
+static int num(const char *prog, const char *opt, const char *s, double lo, double hi, double *out)
 {
 	char *end;
 	double v;
@@ -118,11 +141,11 @@ static int parse_number(struct bench_cfg *c, int opt, const char *arg)
 	double v;
 	int err;
 
-#define NUM(o, name, lo, hi, dst)                                                                \
-	case o:                                                                                  \
-		err = num(c->prog, name, arg, lo, hi, &v);                                       \
-		if (!err)                                                                        \
-			dst;                                                                     \
+#define NUM(o, name, lo, hi, dst)                                                                  \
+	case o:                                                                                    \
+		err = num(c->prog, name, arg, lo, hi, &v);                                         \
+		if (!err)                                                                          \
+			dst;                                                                       \
 		return err;
 	switch (opt) {
 		NUM('p', "--port", 1, 65535, c->port = (int)v)
@@ -208,9 +231,20 @@ out:
 int main(int argc, char **argv)
 {
 	struct bench_cfg c = {
-	        .prog = "mqtt-fast-bench", .transport = BENCH_MQTT, .host = "127.0.0.1",
-	        .version = 4, .pubs = 1, .subs = 1, .topics = 1, .size = 64, .duration = 5,
-	        .drain = 1, .inflight = 32, .batch = 32, .topic_prefix = "bench", .conns = 100,
+	        .prog = "mqtt-fast-bench",
+	        .transport = BENCH_MQTT,
+	        .host = "127.0.0.1",
+	        .version = 4,
+	        .pubs = 1,
+	        .subs = 1,
+	        .topics = 1,
+	        .size = 64,
+	        .duration = 5,
+	        .drain = 1,
+	        .inflight = 32,
+	        .batch = 32,
+	        .topic_prefix = "bench",
+	        .conns = 100,
 	        .hold = 2,
 	};
 	char id_prefix[32];
@@ -222,21 +256,51 @@ int main(int argc, char **argv)
 	c.id_prefix = id_prefix;
 	while ((opt = getopt_long(argc, argv, "h:p:V:q:s:", options, NULL)) != -1) {
 		switch (opt) {
-		case O_MQTT: c.transport = BENCH_MQTT; break;
-		case O_SN: c.transport = BENCH_SN; break;
-		case 'h': c.host = optarg; break;
-		case O_BIND: c.bind_addr = optarg; break;
-		case O_TPREFIX: c.topic_prefix = optarg; break;
-		case O_IDPREFIX: c.id_prefix = optarg; break;
-		case O_ROLE: err = parse_role(c.prog, optarg, &c.role); break;
-		case O_READY: c.ready_file = optarg; break;
-		case O_OUT: c.out_file = optarg; break;
-		case O_LABEL: c.label = optarg; break;
-		case O_JSON: c.json = true; break;
-		case O_MERGE: merge = true; break;
-		case O_HELP: usage(stdout, c.prog); return 0;
-		case '?': usage(stderr, c.prog); return 2;
-		default: err = parse_number(&c, opt, optarg); break;
+		case O_MQTT:
+			c.transport = BENCH_MQTT;
+			break;
+		case O_SN:
+			c.transport = BENCH_SN;
+			break;
+		case 'h':
+			c.host = optarg;
+			break;
+		case O_BIND:
+			c.bind_addr = optarg;
+			break;
+		case O_TPREFIX:
+			c.topic_prefix = optarg;
+			break;
+		case O_IDPREFIX:
+			c.id_prefix = optarg;
+			break;
+		case O_ROLE:
+			err = parse_role(c.prog, optarg, &c.role);
+			break;
+		case O_READY:
+			c.ready_file = optarg;
+			break;
+		case O_OUT:
+			c.out_file = optarg;
+			break;
+		case O_LABEL:
+			c.label = optarg;
+			break;
+		case O_JSON:
+			c.json = true;
+			break;
+		case O_MERGE:
+			merge = true;
+			break;
+		case O_HELP:
+			usage(stdout, c.prog);
+			return 0;
+		case '?':
+			usage(stderr, c.prog);
+			return 2;
+		default:
+			err = parse_number(&c, opt, optarg);
+			break;
 		}
 		if (err)
 			return 2;

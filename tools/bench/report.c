@@ -122,9 +122,8 @@ static void report_json(const struct bench_cfg *c, const struct bench_result *r,
 		       r->conns_open, r->rss_before_kb, r->rss_after_kb, f->rss_per_conn);
 	else
 		printf(" \"conns\": %u, \"rss_per_conn_bytes\": null,\n", r->conns_open);
-	printf(" \"elapsed_s\": %.3f}\n", secs(r->t_start, r->t_last_rx > r->t_pub_end
-	                                                            ? r->t_last_rx
-	                                                            : r->t_pub_end));
+	printf(" \"elapsed_s\": %.3f}\n",
+	       secs(r->t_start, r->t_last_rx > r->t_pub_end ? r->t_last_rx : r->t_pub_end));
 }
 
 void bench_report(const struct bench_cfg *c, const struct bench_result *r)
@@ -161,11 +160,13 @@ int bench_result_save(const struct bench_cfg *c, const struct bench_result *r, c
 		return err;
 	}
 	fprintf(f, "mqtt-fast-bench-result 1\n");
-	fprintf(f, "sent %" PRIu64 "\nexpected %" PRIu64 "\ndelivered %" PRIu64 "\ndups %" PRIu64
-	           "\nforeign %" PRIu64 "\nacked %" PRIu64 "\n",
+	fprintf(f,
+	        "sent %" PRIu64 "\nexpected %" PRIu64 "\ndelivered %" PRIu64 "\ndups %" PRIu64
+	        "\nforeign %" PRIu64 "\nacked %" PRIu64 "\n",
 	        r->sent, r->expected, r->delivered, r->dups, r->foreign, r->acked);
-	fprintf(f, "t_start %" PRIu64 "\nt_pub_end %" PRIu64 "\nt_first_rx %" PRIu64
-	           "\nt_last_rx %" PRIu64 "\nconns_open %u\n",
+	fprintf(f,
+	        "t_start %" PRIu64 "\nt_pub_end %" PRIu64 "\nt_first_rx %" PRIu64
+	        "\nt_last_rx %" PRIu64 "\nconns_open %u\n",
 	        r->t_start, r->t_pub_end, r->t_first_rx, r->t_last_rx, r->conns_open);
 	if (r->have_cpu)
 		fprintf(f, "cpu_s %.6f\n", r->cpu_s);

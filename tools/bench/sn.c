@@ -15,10 +15,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define RX_BATCH      64
-#define RETRY_NS      1000000000ull /* Tretry (§6.13): 1 s, enough on one machine */
-#define RETRY_COUNT   5
-#define SUB_RCVBUF    (4 * 1024 * 1024)
+#define RX_BATCH    64
+#define RETRY_NS    1000000000ull /* Tretry (§6.13): 1 s, enough on one machine */
+#define RETRY_COUNT 5
+#define SUB_RCVBUF  (4 * 1024 * 1024)
 
 enum ustate {
 	U_CONNACK,
@@ -45,10 +45,10 @@ struct uload {
 	int ep;
 	struct uconn *conns; /* owned: subscribers first, then publishers */
 	unsigned n, ready, failed;
-	uint64_t *sent;           /* owned, per publisher */
-	uint8_t *rxbuf, *txbuf;   /* owned: RX_BATCH and `batch` datagram slots */
-	size_t slot;              /* bytes per slot */
-	uint8_t *payload;         /* owned scratch */
+	uint64_t *sent;         /* owned, per publisher */
+	uint8_t *rxbuf, *txbuf; /* owned: RX_BATCH and `batch` datagram slots */
+	size_t slot;            /* bytes per slot */
+	uint8_t *payload;       /* owned scratch */
 	struct sockaddr_storage addr, local;
 	socklen_t alen, llen;
 };
@@ -92,20 +92,20 @@ static int send_request(struct uload *l, struct uconn *u)
 		m.connect.flags.clean_session = true;
 		m.connect.duration = BENCH_KEEPALIVE;
 		/* MQTT-SN 1.2 §5.3.1: ClientId 1..23 characters. */
-		m.connect.client_id = (struct mqtt_str){(const uint8_t *)id,
-		                                        (uint16_t)(strlen(id) > 23 ? 23 : strlen(id))};
+		m.connect.client_id = (struct mqtt_str){
+		        (const uint8_t *)id, (uint16_t)(strlen(id) > 23 ? 23 : strlen(id))};
 	} else if (u->is_pub) {
 		m.type = MQTTSN_REGISTER;
 		m.reg.msg_id = 1;
-		m.reg.topic_name = (struct mqtt_str){(const uint8_t *)u->topic,
-		                                     (uint16_t)strlen(u->topic)};
+		m.reg.topic_name =
+		        (struct mqtt_str){(const uint8_t *)u->topic, (uint16_t)strlen(u->topic)};
 	} else {
 		m.type = MQTTSN_SUBSCRIBE;
 		m.subscribe.msg_id = 1;
 		m.subscribe.flags.qos = 0;
 		m.subscribe.flags.topic_id_type = MQTTSN_TOPIC_NORMAL;
-		m.subscribe.topic_name = (struct mqtt_str){(const uint8_t *)u->topic,
-		                                           (uint16_t)strlen(u->topic)};
+		m.subscribe.topic_name =
+		        (struct mqtt_str){(const uint8_t *)u->topic, (uint16_t)strlen(u->topic)};
 	}
 	u->tries++;
 	return send_msg(l, u, &m);
@@ -209,8 +209,8 @@ static unsigned publish_batch(struct uload *l, struct uconn *u, unsigned quota, 
 	int sent;
 
 	m.publish.flags.qos = (int8_t)c->qos;
-	m.publish.flags.topic_id_type = c->sn_topic_id ? MQTTSN_TOPIC_PREDEFINED
-	                                               : MQTTSN_TOPIC_NORMAL;
+	m.publish.flags.topic_id_type =
+	        c->sn_topic_id ? MQTTSN_TOPIC_PREDEFINED : MQTTSN_TOPIC_NORMAL;
 	m.publish.topic_id = u->topic_id;
 	m.publish.data = (struct mqtt_str){l->payload, (uint16_t)c->size};
 	for (unsigned i = 0; i < quota; i++) {
@@ -368,7 +368,8 @@ static int usetup(struct uload *l)
 	for (unsigned i = 0; i < l->n; i++) {
 		err = uconn_open(l, &l->conns[i]);
 		if (err < 0) {
-			fprintf(stderr, "%s: MQTT-SN client %u: %s\n", l->c->prog, i, strerror(-err));
+			fprintf(stderr, "%s: MQTT-SN client %u: %s\n", l->c->prog, i,
+			        strerror(-err));
 			return err;
 		}
 	}

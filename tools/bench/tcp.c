@@ -65,8 +65,10 @@ static void conn_close(struct tload *l, struct tconn *t, const char *why)
 	if (t->state == T_CLOSED)
 		return;
 	if (why)
-		fprintf(stderr, "%s: %s %u (%s): %s\n", l->c->prog, t->is_pub ? "publisher" :
-		        l->c->role == BENCH_ROLE_IDLE ? "connection" : "subscriber",
+		fprintf(stderr, "%s: %s %u (%s): %s\n", l->c->prog,
+		        t->is_pub                       ? "publisher"
+		        : l->c->role == BENCH_ROLE_IDLE ? "connection"
+		                                        : "subscriber",
 		        t->idx, t->topic, why);
 	if (t->fd >= 0)
 		close(t->fd);
@@ -174,8 +176,9 @@ static int send_connect(struct tload *l, struct tconn *t)
 static int on_connack(struct tload *l, struct tconn *t, const struct mqtt_connack *ca)
 {
 	if (ca->reason != 0) {
-		conn_close(l, t, l->c->version == MQTT_V5 ? mqtt_reason_name(ca->reason)
-		                                          : "CONNACK refused");
+		conn_close(l, t,
+		           l->c->version == MQTT_V5 ? mqtt_reason_name(ca->reason)
+		                                    : "CONNACK refused");
 		return -ECONNREFUSED;
 	}
 	if (mqtt_props_has(&ca->props, MQTT_PROP_RECEIVE_MAXIMUM) &&
@@ -460,13 +463,14 @@ static int setup(struct tload *l)
 	struct epoll_event ev[256];
 
 	while (l->ready + l->closed < l->n || l->started < l->n) {
-		while (l->started < l->n && l->started - l->ready - l->closed < MAX_PENDING_CONNECTS) {
+		while (l->started < l->n &&
+		       l->started - l->ready - l->closed < MAX_PENDING_CONNECTS) {
 			struct tconn *t = &l->conns[l->started];
 			int err = start_connect(l, t);
 
 			if (err < 0) {
-				fprintf(stderr, "%s: cannot connect to the broker: %s\n", l->c->prog,
-				        strerror(-err));
+				fprintf(stderr, "%s: cannot connect to the broker: %s\n",
+				        l->c->prog, strerror(-err));
 				if (t->fd >= 0)
 					close(t->fd);
 				t->fd = -1;
@@ -482,12 +486,13 @@ static int setup(struct tload *l)
 		for (int i = 0; i < k; i++)
 			on_event(l, &l->conns[ev[i].data.u32], ev[i].events);
 		if (l->closed && l->c->role != BENCH_ROLE_IDLE) {
-			fprintf(stderr, "%s: a client could not connect or subscribe\n", l->c->prog);
+			fprintf(stderr, "%s: a client could not connect or subscribe\n",
+			        l->c->prog);
 			return -ECONNREFUSED;
 		}
 		if (bench_now() > deadline) {
-			fprintf(stderr, "%s: only %u of %u clients ready after %.0f s\n", l->c->prog,
-			        l->ready, l->n, BENCH_SETUP_S);
+			fprintf(stderr, "%s: only %u of %u clients ready after %.0f s\n",
+			        l->c->prog, l->ready, l->n, BENCH_SETUP_S);
 			return -ETIMEDOUT;
 		}
 	}

@@ -12,6 +12,8 @@ packages=(
 	libbpf-dev bpftool linux-libc-dev iproute2
 	# tests: coverage, interop peers
 	gcovr libpaho-mqtt-dev mosquitto mosquitto-clients python3-paho-mqtt
+	# benchmarks: plots (tests/bench/report.py)
+	gnuplot-nox python3
 )
 
 missing=()

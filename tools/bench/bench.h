@@ -6,7 +6,8 @@
  *
  * Roles: `both` (publishers and subscribers in one process), `pub` and `sub` (one side each,
  * e.g. in different network namespaces; their result files are combined with --merge), and
- * `idle` (many idle MQTT connections, broker RSS per connection). */
+ * `idle` (many idle MQTT connections, broker RSS per connection); `relay` is the bare
+ * recvmmsg/sendmmsg relay the benchmarks compare the broker's MQTT-SN path with. */
 #ifndef MQTT_FAST_BENCH_H
 #define MQTT_FAST_BENCH_H
 
@@ -32,6 +33,7 @@ enum bench_role {
 	BENCH_ROLE_PUB,
 	BENCH_ROLE_SUB,
 	BENCH_ROLE_IDLE,
+	BENCH_ROLE_RELAY,
 };
 
 struct bench_cfg {
@@ -131,6 +133,8 @@ uint64_t bench_hist_value(unsigned index);
  * Return 0 or a negative errno with the cause printed. Borrow c; r is the caller's. ---- */
 int bench_run_mqtt(const struct bench_cfg *c, struct bench_result *r);
 int bench_run_sn(const struct bench_cfg *c, struct bench_result *r);
+/* The bare relay reference (relay.c): forwards until a signal or c->duration. */
+int bench_run_relay(const struct bench_cfg *c);
 
 /* ---- results (report.c) ---- */
 /* Prints the report (text or JSON) to stdout. Borrows. */

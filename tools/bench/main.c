@@ -31,7 +31,8 @@ static void usage(FILE *f, const char *prog)
 	        "  --batch N              messages per system call (default 32, at most 1024)\n"
 	        "  --topic-prefix P       topic names P/0, P/1, ... (default bench)\n"
 	        "  --id-prefix P          client identifiers P-p0, P-s0, ... (default mfb<pid>)\n"
-	        "  --role both|pub|sub|idle  which side to run (default both)\n"
+	        "  --role both|pub|sub|idle|relay  which side to run (default both); relay: forward\n"
+	        "                         datagrams on --bind:-p to -h:--sn-port-base+i, i < --subs\n"
 	        "  --ready-file PATH      created once every client is connected and subscribed\n"
 	        "  --broker-pid PID       report the broker's CPU seconds (and RSS for idle)\n"
 	        "  --conns N --hold S     idle role: N MQTT connections held S s (default 100, 2)\n"
@@ -124,14 +125,14 @@ static int num(const char *prog, const char *opt, const char *s, double lo, doub
 
 static int parse_role(const char *prog, const char *s, enum bench_role *role)
 {
-	static const char *const names[] = {"both", "pub", "sub", "idle"};
+	static const char *const names[] = {"both", "pub", "sub", "idle", "relay"};
 
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 5; i++)
 		if (!strcmp(s, names[i])) {
 			*role = (enum bench_role)i;
 			return 0;
 		}
-	fprintf(stderr, "%s: --role '%s': expected both, pub, sub or idle\n", prog, s);
+	fprintf(stderr, "%s: --role '%s': expected both, pub, sub, idle or relay\n", prog, s);
 	return -EINVAL;
 }
 
@@ -193,8 +194,14 @@ static int check(const struct bench_cfg *c)
 		why = "MQTT-SN QoS -1 needs --sn-topic-id (MQTT-SN 1.2 §6.8: predefined ids only)";
 	else if (c->role == BENCH_ROLE_IDLE && c->transport != BENCH_MQTT)
 		why = "--role idle holds MQTT connections: use --mqtt";
+	else if (c->role == BENCH_ROLE_RELAY &&
+	         (c->transport != BENCH_SN || !c->subs || !c->sn_port_base))
+		why = "--role relay needs --sn, --subs and --sn-port-base (destinations)";
 	else if ((c->role == BENCH_ROLE_BOTH || c->role == BENCH_ROLE_PUB) && !c->pubs)
 		why = "this role needs --pubs of at least 1";
+	else if (c->role == BENCH_ROLE_RELAY &&
+	         (c->transport != BENCH_SN || !c->subs || !c->sn_port_base))
+		why = "--role relay needs --sn, --subs and --sn-port-base (destinations)";
 	else if ((c->role == BENCH_ROLE_BOTH || c->role == BENCH_ROLE_SUB) && !c->subs)
 		why = "this role needs --subs of at least 1";
 	else if (c->pubs + c->subs > BENCH_MAX_CLIENTS)
@@ -317,6 +324,8 @@ int main(int argc, char **argv)
 		c.port = 1883;
 	if (check(&c))
 		return 2;
+	if (c.role == BENCH_ROLE_RELAY)
+		return bench_run_relay(&c) ? 1 : 0;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		fprintf(stderr, "%s: out of memory\n", c.prog);

@@ -90,7 +90,7 @@ static struct figures figures_of(const struct bench_result *r)
 
 static const char *role_name(enum bench_role role)
 {
-	static const char *const names[] = {"both", "pub", "sub", "idle"};
+	static const char *const names[] = {"both", "pub", "sub", "idle", "relay"};
 
 	return names[role];
 }
@@ -134,6 +134,14 @@ void bench_report(const struct bench_cfg *c, const struct bench_result *r)
 		report_json(c, r, &f);
 		return;
 	}
+	if (c->role == BENCH_ROLE_IDLE) {
+		printf("connections %u of %u", r->conns_open, c->conns);
+		if (r->have_rss)
+			printf(", broker RSS %ld -> %ld KiB, %.0f bytes per connection",
+			       r->rss_before_kb, r->rss_after_kb, f.rss_per_conn);
+		printf("\n");
+		return;
+	}
 	printf("%s%ssent %" PRIu64 " (%.0f/s)  expected %" PRIu64 "  delivered %" PRIu64
 	       " (%.0f/s)  lost %" PRIu64 "  duplicates %" PRIu64 "\n",
 	       c->label ? c->label : "", c->label ? ": " : "", r->sent, f.sent_per_s, r->expected,
@@ -144,9 +152,6 @@ void bench_report(const struct bench_cfg *c, const struct bench_result *r)
 	if (r->have_cpu)
 		printf("broker CPU: %.3f s, %.3f us per delivered message\n", r->cpu_s,
 		       f.cpu_us_per_msg);
-	if (r->have_rss)
-		printf("connections %u, broker RSS %ld -> %ld KiB, %.0f bytes per connection\n",
-		       r->conns_open, r->rss_before_kb, r->rss_after_kb, f.rss_per_conn);
 }
 
 int bench_result_save(const struct bench_cfg *c, const struct bench_result *r, const char *path)

@@ -22,7 +22,7 @@
 
 /* Set by the loader before load (rodata). Addresses and ports in network order. */
 const volatile __u32 cfg_nsubs = 1;
-const volatile __u32 cfg_ifindex = 0; /* egress interface of every copy */
+const volatile __u32 cfg_ifindex = 0;    /* egress interface of every copy */
 const volatile __u32 cfg_match_port = 0; /* UDP destination port taken (network order) */
 const volatile __u32 cfg_dst_ip = 0;
 const volatile __u32 cfg_base_port = 0; /* host order: copies go to base + i */

@@ -55,25 +55,46 @@ static int iface_mac(const char *name, volatile __u8 *mac)
 static int parse_args(int argc, char **argv, struct limit_args *a)
 {
 	static const struct option opts[] = {
-	        {"in", required_argument, NULL, 'i'},         {"out", required_argument, NULL, 'o'},
-	        {"dst-ip", required_argument, NULL, 'a'},     {"dst-mac", required_argument, NULL, 'm'},
-	        {"match-port", required_argument, NULL, 'p'}, {"base-port", required_argument, NULL, 'b'},
-	        {"subs", required_argument, NULL, 'n'},       {"timeout", required_argument, NULL, 't'},
+	        {"in", required_argument, NULL, 'i'},
+	        {"out", required_argument, NULL, 'o'},
+	        {"dst-ip", required_argument, NULL, 'a'},
+	        {"dst-mac", required_argument, NULL, 'm'},
+	        {"match-port", required_argument, NULL, 'p'},
+	        {"base-port", required_argument, NULL, 'b'},
+	        {"subs", required_argument, NULL, 'n'},
+	        {"timeout", required_argument, NULL, 't'},
 	        {0},
 	};
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'i': a->in = optarg; break;
-		case 'o': a->out = optarg; break;
-		case 'a': a->dst_ip = optarg; break;
-		case 'm': a->dst_mac = optarg; break;
-		case 'p': a->match_port = strtol(optarg, NULL, 10); break;
-		case 'b': a->base_port = strtol(optarg, NULL, 10); break;
-		case 'n': a->subs = strtol(optarg, NULL, 10); break;
-		case 't': a->timeout = strtol(optarg, NULL, 10); break;
-		default: return -EINVAL;
+		case 'i':
+			a->in = optarg;
+			break;
+		case 'o':
+			a->out = optarg;
+			break;
+		case 'a':
+			a->dst_ip = optarg;
+			break;
+		case 'm':
+			a->dst_mac = optarg;
+			break;
+		case 'p':
+			a->match_port = strtol(optarg, NULL, 10);
+			break;
+		case 'b':
+			a->base_port = strtol(optarg, NULL, 10);
+			break;
+		case 'n':
+			a->subs = strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			a->timeout = strtol(optarg, NULL, 10);
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	if (!a->in || !a->out || !a->dst_ip || !a->dst_mac || a->match_port < 1 ||
@@ -91,7 +112,8 @@ static int configure(struct limit *skel, const struct limit_args *a, int out_ifi
 {
 	struct in_addr ip;
 
-	if (inet_pton(AF_INET, a->dst_ip, &ip) != 1 || parse_mac(a->dst_mac, skel->rodata->cfg_dst_mac))
+	if (inet_pton(AF_INET, a->dst_ip, &ip) != 1 ||
+	    parse_mac(a->dst_mac, skel->rodata->cfg_dst_mac))
 		return -EINVAL;
 	if (iface_mac(a->out, skel->rodata->cfg_src_mac) < 0)
 		return -ENODEV;
@@ -142,8 +164,9 @@ int main(int argc, char **argv)
 	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = 1, .priority = 1);
 	skel = limit__open();
 	if (!skel || configure(skel, &a, out_ifindex) < 0) {
-		fprintf(stderr, "limit_load: cannot open or configure the program (bad address, MAC "
-		                "or interface)\n");
+		fprintf(stderr,
+		        "limit_load: cannot open or configure the program (bad address, MAC "
+		        "or interface)\n");
 		goto out;
 	}
 	if (limit__load(skel)) {

@@ -237,6 +237,11 @@ def render(cases, meta, na, failures):
     if failures:
         lines += ["Failed cases:", ""]
         lines += [f"- **{k}**: {v}" for k, v in sorted(failures.items())] + [""]
+    dups = [f"- {k}: {c['duplicates']} duplicates" for k, c in sorted(cases.items())
+            if c.get("duplicates")]
+    if dups:
+        lines += ["**Second copies received** (every subscriber must get each message once):",
+                  ""] + dups + [""]
     lines += sn_tables(cases, meta, na) + tcp_tables(cases, meta) + idle_table(cases, meta)
     lines += ["### Targets (issue 7)", "",
               table(["target", "measured", "verdict"], targets(cases, meta, na)), ""]

@@ -117,6 +117,12 @@ topology_up() {
 	ip -n "$NS_BRK" link set "${VPFX}p1" up
 	ip -n "$NS_BRK" link set "${VPFX}s1" up
 	ip -n "$NS_SUB" link set "${VPFX}s0" up
+	# Hosts compute their UDP checksums as a NIC would: a local socket over veth otherwise
+	# leaves them to "hardware" (CHECKSUM_PARTIAL), which the fast path does not trust and
+	# passes up. The same for every system measured.
+	ip netns exec "$NS_PUB" ethtool -K "${VPFX}p0" tx off >/dev/null &&
+		ip netns exec "$NS_SUB" ethtool -K "${VPFX}s0" tx off >/dev/null ||
+		die "ethtool -K tx off failed (scripts/deps.sh installs ethtool)"
 	ip -n "$NS_PUB" route add default via "$BRK_PUB_IP"
 	ip -n "$NS_SUB" route add default via "$BRK_SUB_IP"
 	# Copies from the limit reference keep the publisher's source address: no reverse-path
@@ -356,13 +362,11 @@ relay_start() { # N
 	return 1
 }
 
-# Kernel copies the fast path made so far, from `mqtt-fast-ctl stats` (the number after the
-# word "clones"); empty when the control tool cannot tell.
+# Kernel copies the fast path made so far: the "clones" line of `mqtt-fast-ctl stats`
+# ("clones N packets M bytes"); empty when the control socket does not answer.
 fastpath_clones() {
-	[[ -x $MQTT_FAST_CTL ]] || return 0
-	ip netns exec "$NS_BRK" "$MQTT_FAST_CTL" stats 2>/dev/null |
-		grep -ioE 'clones[^0-9]*[0-9]+' | grep -oE '[0-9]+$' |
-		awk '{ s += $1 } END { if (NR) print s }'
+	ip netns exec "$NS_BRK" "$MQTT_FAST_CTL" -s "$WORK/ctl.sock" stats 2>/dev/null |
+		awk '$1 == "clones" { print $2; exit }'
 }
 
 scenario_sn() {
@@ -379,7 +383,7 @@ scenario_sn() {
 	# The fast path: the broker's own directives (issue 6). Until that work is merged the
 	# broker refuses them, and the column says why instead of showing a figure.
 	mqtt_fast_conf "$conf" "fastpath_interface ${VPFX}p1" "fastpath_interface ${VPFX}s1" \
-		"fastpath_mode auto" "fastpath bench/#"
+		"fastpath_mode auto" "fastpath bench/#" "control_socket $WORK/ctl.sock"
 	if ! broker_start fastpath "$conf"; then
 		unavailable fastpath "mqtt-fast refused the fast-path configuration: $(grep -v '^$' \
 			"$BROKER_LOG" | tail -n 1)"
@@ -390,7 +394,10 @@ scenario_sn() {
 		sn_cases fastpath "$BROKER_PID" 0
 		c1=$(fastpath_clones)
 		if [[ -z $c1 || ${c1:-0} -le ${c0:-0} ]]; then
-			unavailable fastpath "mqtt-fast-ctl stats shows no kernel clones (${c0:-?} -> ${c1:-?}): the runs went through userspace"
+			# The broker says why it fell back to userspace, if it did.
+			local why
+			why=$(grep -m 1 'fast path unavailable' "$BROKER_LOG")
+			unavailable fastpath "mqtt-fast-ctl stats shows no kernel clones (${c0:-?} -> ${c1:-?}): the runs went through userspace${why:+ ($why)}"
 			for f in "$RESULTS"/sn_*_fastpath_*.json; do
 				[[ -e $f ]] && mv "$f" "$f.unverified"
 			done

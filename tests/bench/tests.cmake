@@ -13,6 +13,13 @@ if(TARGET mqtt-fast-ctl)
   list(APPEND BENCH_ENV "MQTT_FAST_CTL=$<TARGET_FILE:mqtt-fast-ctl>")
 endif()
 
+# The accounting every figure rests on (histogram, duplicates, merge), no network needed.
+add_executable(test_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/test_bench.c)
+target_include_directories(test_bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(test_bench PRIVATE mqtt_bench_core)
+add_test(NAME bench.accounting COMMAND test_bench)
+set_tests_properties(bench.accounting PROPERTIES LABELS "bench;unit" TIMEOUT 60)
+
 if(TARGET mqtt-fast AND TARGET mqtt-fast-bench)
   add_test(NAME bench.smoke
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/run.sh --smoke

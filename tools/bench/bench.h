@@ -79,7 +79,9 @@ struct bench_result {
 	uint64_t sent;      /* PUBLISHes written */
 	uint64_t expected;  /* deliveries the subscriptions call for (pub and both roles) */
 	uint64_t delivered; /* distinct deliveries received */
-	uint64_t dups;      /* a sequence number at or below the last one from that publisher */
+	uint64_t dups;      /* a sequence number received twice by one subscriber */
+	uint64_t reordered; /* first copies that arrived after a higher sequence number */
+	uint64_t too_late;  /* older than the duplicate window: counted, not verifiable */
 	uint64_t foreign;   /* PUBLISHes without the bench header */
 	uint64_t acked;     /* QoS 1 PUBACKs received */
 	uint64_t t_start, t_pub_end, t_first_rx, t_last_rx; /* CLOCK_MONOTONIC ns, 0 = none */
@@ -91,9 +93,17 @@ struct bench_result {
 	struct bench_hist lat;
 };
 
-/* Per-subscriber receive state (sequence tracking), shared by both transports. */
+/* Per-subscriber receive state, shared by both transports: per publisher, the highest
+ * sequence number seen and a bitmap of the BENCH_RX_WINDOW numbers below it, so that a second
+ * copy (a duplicate) is told apart from a first copy that arrived out of order. */
+#define BENCH_RX_WINDOW 1024u
+#define BENCH_RX_WORDS  (BENCH_RX_WINDOW / 64u)
+struct bench_rx_pub {
+	uint64_t top;                  /* highest sequence seen, 0 = none */
+	uint64_t seen[BENCH_RX_WORDS]; /* bit (seq % WINDOW) for seq in (top - WINDOW, top] */
+};
 struct bench_rx {
-	uint64_t *last_seq; /* owned; one per publisher, 0 = nothing seen */
+	struct bench_rx_pub *pubs; /* owned; one per publisher */
 	unsigned npubs;
 };
 

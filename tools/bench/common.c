@@ -35,14 +35,46 @@ void bench_payload_fill(uint8_t *buf, unsigned size, uint32_t pub, uint64_t seq,
 int bench_rx_init(struct bench_rx *rx, unsigned npubs)
 {
 	rx->npubs = npubs;
-	rx->last_seq = calloc(npubs ? npubs : 1, sizeof(*rx->last_seq));
-	return rx->last_seq ? 0 : -ENOMEM;
+	rx->pubs = calloc(npubs ? npubs : 1, sizeof(*rx->pubs));
+	return rx->pubs ? 0 : -ENOMEM;
 }
 
 void bench_rx_free(struct bench_rx *rx)
 {
-	free(rx->last_seq);
-	rx->last_seq = NULL;
+	free(rx->pubs);
+	rx->pubs = NULL;
+}
+
+static bool bit_test_set(uint64_t *words, uint64_t seq)
+{
+	unsigned b = (unsigned)(seq % BENCH_RX_WINDOW);
+	uint64_t mask = 1ull << (b % 64);
+	bool was = (words[b / 64] & mask) != 0;
+
+	words[b / 64] |= mask;
+	return was;
+}
+
+/* Classifies seq for one publisher: 0 first copy in order, 1 first copy out of order,
+ * 2 duplicate, 3 older than the window. */
+static int rx_classify(struct bench_rx_pub *p, uint64_t seq)
+{
+	if (seq > p->top) {
+		/* Clear the bits of the numbers the window moves past. */
+		uint64_t from = p->top + 1;
+
+		if (seq - p->top >= BENCH_RX_WINDOW)
+			memset(p->seen, 0, sizeof(p->seen));
+		else
+			for (uint64_t s = from; s < seq; s++)
+				p->seen[(s % BENCH_RX_WINDOW) / 64] &= ~(1ull << (s % 64));
+		p->top = seq;
+		bit_test_set(p->seen, seq);
+		return 0;
+	}
+	if (p->top - seq >= BENCH_RX_WINDOW)
+		return 3;
+	return bit_test_set(p->seen, seq) ? 2 : 1;
 }
 
 void bench_rx_record(struct bench_result *r, struct bench_rx *rx, const uint8_t *p, size_t len,
@@ -59,13 +91,19 @@ void bench_rx_record(struct bench_result *r, struct bench_rx *rx, const uint8_t 
 	memcpy(&sent_at, p + 16, 8);
 	if (magic != BENCH_MAGIC || pub >= rx->npubs || seq == 0)
 		goto foreign;
-	/* Sequence numbers start at 1 and grow per publisher; on one path nothing reorders, so
-	 * anything at or below the last one seen is a second copy. */
-	if (seq <= rx->last_seq[pub]) {
+	switch (rx_classify(&rx->pubs[pub], seq)) {
+	case 2:
 		r->dups++;
 		return;
+	case 1:
+		r->reordered++;
+		break;
+	case 3:
+		r->too_late++;
+		break;
+	default:
+		break;
 	}
-	rx->last_seq[pub] = seq;
 	r->delivered++;
 	if (!r->t_first_rx)
 		r->t_first_rx = now;

@@ -14,9 +14,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define RELAY_RX    64
-#define RELAY_TX    1024 /* UIO_MAXIOV: the most one sendmmsg() takes */
-#define RELAY_SLOT  2048
+#define RELAY_RX   64
+#define RELAY_TX   1024 /* UIO_MAXIOV: the most one sendmmsg() takes */
+#define RELAY_SLOT 2048
 
 /* Set by SIGTERM/SIGINT: the relay stops and prints its counts. */
 static volatile sig_atomic_t relay_stop;
@@ -32,7 +32,7 @@ struct relay {
 	unsigned n;
 	struct sockaddr_storage *dst; /* owned, n destinations */
 	socklen_t dlen;
-	uint8_t *rx;                  /* owned, RELAY_RX slots */
+	uint8_t *rx; /* owned, RELAY_RX slots */
 	struct mmsghdr tx[RELAY_TX];
 	struct iovec txiov[RELAY_TX];
 	uint64_t in, out, failed;
@@ -45,8 +45,8 @@ static int relay_open(const struct bench_cfg *c, struct relay *r)
 	struct epoll_event ev = {.events = EPOLLIN};
 	int err;
 
-	err = bench_resolve(c->prog, c->bind_addr ? c->bind_addr : "0.0.0.0", c->port,
-	                    SOCK_DGRAM, &local, &llen);
+	err = bench_resolve(c->prog, c->bind_addr ? c->bind_addr : "0.0.0.0", c->port, SOCK_DGRAM,
+	                    &local, &llen);
 	if (!err)
 		err = bench_resolve(c->prog, c->host, c->sn_port_base, SOCK_DGRAM, &sub, &r->dlen);
 	if (err)

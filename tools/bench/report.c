@@ -105,9 +105,10 @@ static void report_json(const struct bench_cfg *c, const struct bench_result *r,
 	       role_name(c->role), c->version, c->qos, c->pubs, c->subs, c->topics, c->size,
 	       c->rate, c->duration);
 	printf(" \"sent\": %" PRIu64 ", \"expected\": %" PRIu64 ", \"delivered\": %" PRIu64
-	       ", \"lost\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"foreign\": %" PRIu64
-	       ", \"acked\": %" PRIu64 ",\n",
-	       r->sent, r->expected, r->delivered, f->lost, r->dups, r->foreign, r->acked);
+	       ", \"lost\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"reordered\": %" PRIu64
+	       ", \"too_late\": %" PRIu64 ", \"foreign\": %" PRIu64 ", \"acked\": %" PRIu64 ",\n",
+	       r->sent, r->expected, r->delivered, f->lost, r->dups, r->reordered, r->too_late,
+	       r->foreign, r->acked);
 	printf(" \"sent_per_s\": %.1f, \"delivered_per_s\": %.1f, \"latency_samples\": %" PRIu64
 	       ", \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f,\n",
 	       f->sent_per_s, f->delivered_per_s, r->lat.total, f->p50, f->p99, f->p999);
@@ -143,9 +144,9 @@ void bench_report(const struct bench_cfg *c, const struct bench_result *r)
 		return;
 	}
 	printf("%s%ssent %" PRIu64 " (%.0f/s)  expected %" PRIu64 "  delivered %" PRIu64
-	       " (%.0f/s)  lost %" PRIu64 "  duplicates %" PRIu64 "\n",
+	       " (%.0f/s)  lost %" PRIu64 "  duplicates %" PRIu64 "  reordered %" PRIu64 "\n",
 	       c->label ? c->label : "", c->label ? ": " : "", r->sent, f.sent_per_s, r->expected,
-	       r->delivered, f.delivered_per_s, f.lost, r->dups);
+	       r->delivered, f.delivered_per_s, f.lost, r->dups, r->reordered + r->too_late);
 	if (r->lat.total)
 		printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f (%" PRIu64 " samples)\n", f.p50,
 		       f.p99, f.p999, r->lat.total);
@@ -165,6 +166,7 @@ int bench_result_save(const struct bench_cfg *c, const struct bench_result *r, c
 		return err;
 	}
 	fprintf(f, "mqtt-fast-bench-result 1\n");
+	fprintf(f, "reordered %" PRIu64 "\ntoo_late %" PRIu64 "\n", r->reordered, r->too_late);
 	fprintf(f,
 	        "sent %" PRIu64 "\nexpected %" PRIu64 "\ndelivered %" PRIu64 "\ndups %" PRIu64
 	        "\nforeign %" PRIu64 "\nacked %" PRIu64 "\n",
@@ -224,6 +226,10 @@ static int merge_line(const char *line, struct bench_result *r)
 			r->delivered += w;
 		else if (!strcmp(key, "dups"))
 			r->dups += w;
+		else if (!strcmp(key, "reordered"))
+			r->reordered += w;
+		else if (!strcmp(key, "too_late"))
+			r->too_late += w;
 		else if (!strcmp(key, "foreign"))
 			r->foreign += w;
 		else if (!strcmp(key, "acked"))

@@ -371,15 +371,15 @@ static bool publish_step(struct tload *l, struct tconn *pubs, uint64_t now)
 	}
 	for (unsigned k = 0; k < c->pubs && budget; k++) {
 		struct tconn *t = &pubs[(l->rr + k) % c->pubs];
-		unsigned quota = c->rate > 0 ? 1 : c->batch, done = 0;
+		unsigned done = 0;
 
-		while (done < quota && budget && produce_one(l, t, now)) {
+		while (done < c->batch && budget && produce_one(l, t, now)) {
 			done++;
 			budget--;
 		}
 		if (done) {
 			flush(l, t);
-			if (done == quota && c->rate <= 0)
+			if (done == c->batch && c->rate <= 0)
 				more = true;
 		}
 	}

@@ -52,6 +52,9 @@ else
 	LAT_RATE=1000
 	RESULTS=${RESULTS:-$SRC/build/bench-results}
 fi
+# Development only (a quick pass over the full counts): shorter cases. BENCHMARKS.md states the
+# durations of the run it shows.
+DUR=${BENCH_DURATION:-$DUR} DRAIN=${BENCH_DRAIN:-$DRAIN}
 NS_PUB=$PFX-pub NS_BRK=$PFX-brk NS_SUB=$PFX-sub
 PUB_IP=$NET.1.1 BRK_PUB_IP=$NET.1.2 BRK_SUB_IP=$NET.2.2 SUB_IP=$NET.2.1
 MQTT_PORT=1883 SN_PORT=1884 LIMIT_BASE=30000 SIZE=64

@@ -8,5 +8,6 @@ target_include_directories(mqtt_bench_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/be
 target_compile_definitions(mqtt_bench_core PUBLIC _GNU_SOURCE)
 target_link_libraries(mqtt_bench_core PUBLIC mqtt)
 
-add_executable(mqtt-fast-bench bench/main.c bench/tcp.c bench/sn.c bench/relay.c)
-target_link_libraries(mqtt-fast-bench PRIVATE mqtt_bench_core)
+find_package(OpenSSL 3 REQUIRED)
+add_executable(mqtt-fast-bench bench/main.c bench/tcp.c bench/sn.c bench/relay.c bench/tls.c)
+target_link_libraries(mqtt-fast-bench PRIVATE mqtt_bench_core OpenSSL::SSL)

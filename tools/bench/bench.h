@@ -65,6 +65,9 @@ struct bench_cfg {
 	 * arrives (the limit reference); publishers use a predefined topic id without CONNECT. */
 	int sn_port_base;
 	int sn_topic_id;
+	/* MQTT over TLS: cafile (NULL: the system's CAs) or no verification at all. */
+	bool tls, tls_insecure;
+	const char *cafile;
 };
 
 /* Latency histogram: log-linear buckets over nanoseconds (32 per power of two, ~3%). */
@@ -145,6 +148,19 @@ int bench_run_mqtt(const struct bench_cfg *c, struct bench_result *r);
 int bench_run_sn(const struct bench_cfg *c, struct bench_result *r);
 /* The bare relay reference (relay.c): forwards until a signal or c->duration. */
 int bench_run_relay(const struct bench_cfg *c);
+
+/* ---- TLS (tls.c), OpenSSL objects behind void pointers; results 0 / -EAGAIN (would block;
+ * *want_write says in which direction) / another negative errno. ---- */
+int bench_tls_init(const struct bench_cfg *c, void **ctx_out);
+void bench_tls_free(void *ctx);
+/* Returns an owned session on fd checking the certificate against host (borrowed). */
+int bench_tls_start(void *ctx, int fd, const char *host, void **ssl_out);
+/* *why is set to a static reason on failure. */
+int bench_tls_handshake(void *ssl, bool *want_write, const char **why);
+long bench_tls_send(void *ssl, const void *p, size_t n, bool *want_write);
+long bench_tls_recv(void *ssl, void *p, size_t n, bool *want_write);
+bool bench_tls_pending(void *ssl);
+void bench_tls_close(void *ssl);
 
 /* ---- results (report.c) ---- */
 /* Prints the report (text or JSON) to stdout. Borrows. */

@@ -15,6 +15,9 @@ static void usage(FILE *f, const char *prog)
 	        "Usage: %s [--mqtt|--sn] [options]\n"
 	        "       %s --merge [--json] [--label L] RESULT_FILE...\n"
 	        "  --mqtt | --sn          MQTT over TCP (default) or MQTT-SN 1.2 over UDP\n"
+	        "  --tls, --cafile PATH, --insecure   MQTT over TLS, verified against PATH "
+	        "(default:\n"
+	        "                         the system's CAs), or not verified at all\n"
 	        "  -h, --host HOST        broker address (default 127.0.0.1)\n"
 	        "  -p, --port PORT        broker port (default 1883, 1884 with --sn)\n"
 	        "  --bind ADDR            local address of the client sockets\n"
@@ -72,6 +75,9 @@ enum {
 	O_JSON,
 	O_MERGE,
 	O_HELP,
+	O_TLS,
+	O_CAFILE,
+	O_INSECURE,
 };
 
 static const struct option options[] = {
@@ -104,6 +110,9 @@ static const struct option options[] = {
         {"label", required_argument, NULL, O_LABEL},
         {"json", no_argument, NULL, O_JSON},
         {"merge", no_argument, NULL, O_MERGE},
+        {"tls", no_argument, NULL, O_TLS},
+        {"cafile", required_argument, NULL, O_CAFILE},
+        {"insecure", no_argument, NULL, O_INSECURE},
         {"help", no_argument, NULL, O_HELP},
         {0},
 };
@@ -194,6 +203,8 @@ static int check(const struct bench_cfg *c)
 		why = "MQTT-SN runs use --qos -1 or 0 (the fast path's QoS levels)";
 	else if (c->transport == BENCH_SN && c->qos < 0 && !c->sn_topic_id)
 		why = "MQTT-SN QoS -1 needs --sn-topic-id (MQTT-SN 1.2 §6.8: predefined ids only)";
+	else if (c->tls && c->transport != BENCH_MQTT)
+		why = "--tls applies to MQTT over TCP only";
 	else if (c->role == BENCH_ROLE_IDLE && c->transport != BENCH_MQTT)
 		why = "--role idle holds MQTT connections: use --mqtt";
 	else if (c->role == BENCH_ROLE_RELAY &&
@@ -297,6 +308,17 @@ int main(int argc, char **argv)
 			break;
 		case O_JSON:
 			c.json = true;
+			break;
+		case O_TLS:
+			c.tls = true;
+			break;
+		case O_CAFILE:
+			c.tls = true;
+			c.cafile = optarg;
+			break;
+		case O_INSECURE:
+			c.tls = true;
+			c.tls_insecure = true;
 			break;
 		case O_MERGE:
 			merge = true;

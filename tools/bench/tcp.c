@@ -21,6 +21,7 @@
 enum tstate {
 	T_IDLE, /* not started */
 	T_CONNECTING,
+	T_TLS, /* handshake */
 	T_CONNACK,
 	T_SUBACK,
 	T_READY,
@@ -39,6 +40,7 @@ struct tconn {
 	unsigned inflight, max_inflight;
 	uint64_t seq;
 	struct bench_rx rx;
+	void *ssl; /* owned TLS session, NULL over plain TCP */
 	char topic[128];
 };
 
@@ -54,6 +56,7 @@ struct tload {
 	socklen_t alen, llen;
 	unsigned rr;      /* round-robin start for rate-limited publishing */
 	uint64_t written; /* bytes handed to the sockets: progress while the broker reads */
+	void *tls;        /* owned TLS context, NULL over plain TCP */
 };
 
 static struct mqtt_str str_of(const char *s)
@@ -71,6 +74,9 @@ static void conn_close(struct tload *l, struct tconn *t, const char *why)
 		        : l->c->role == BENCH_ROLE_IDLE ? "connection"
 		                                        : "subscriber",
 		        t->idx, t->topic, why);
+	if (t->ssl)
+		bench_tls_close(t->ssl);
+	t->ssl = NULL;
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -119,18 +125,47 @@ static int queue_packet(struct tload *l, struct tconn *t, const struct mqtt_pack
 	return 0;
 }
 
+/* send() or SSL_write(): bytes written, or -EAGAIN (*want_out: wait for writability), or
+ * another negative errno. */
+static long io_send(struct tconn *t, const void *p, size_t n, bool *want_out)
+{
+	ssize_t k;
+
+	if (t->ssl)
+		return bench_tls_send(t->ssl, p, n, want_out);
+	k = send(t->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	*want_out = true;
+	if (k < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return k;
+}
+
+static long io_recv(struct tconn *t, void *p, size_t n, bool *want_out)
+{
+	ssize_t k;
+
+	if (t->ssl)
+		return bench_tls_recv(t->ssl, p, n, want_out);
+	k = recv(t->fd, p, n, MSG_DONTWAIT);
+	*want_out = false;
+	if (k < 0)
+		return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+	return k == 0 ? -ECONNRESET : k;
+}
+
 static int flush(struct tload *l, struct tconn *t)
 {
 	while (t->out_off < t->out_len) {
-		ssize_t n = send(t->fd, t->out + t->out_off, t->out_len - t->out_off,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		bool want_out;
+		long n = io_send(t, t->out + t->out_off, t->out_len - t->out_off, &want_out);
+
+		if (n == -EAGAIN) {
 			conn_watch(l, t, true);
 			return 0;
 		}
 		if (n < 0) {
-			conn_close(l, t, strerror(errno));
-			return -errno;
+			conn_close(l, t, strerror((int)-n));
+			return (int)n;
 		}
 		t->out_off += (size_t)n;
 		l->written += (uint64_t)n;
@@ -254,7 +289,7 @@ static long packet_length(const uint8_t *p, size_t len)
 static int on_readable(struct tload *l, struct tconn *t)
 {
 	size_t pos = 0;
-	ssize_t n;
+	long n;
 	int err = 0;
 
 	if (t->in_len == t->in_cap) {
@@ -264,13 +299,18 @@ static int on_readable(struct tload *l, struct tconn *t)
 		t->in = bigger;
 		t->in_cap *= 2;
 	}
-	n = recv(t->fd, t->in + t->in_len, t->in_cap - t->in_len, MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		conn_close(l, t, n == 0 ? "closed by the broker" : strerror(errno));
+	bool want_out;
+
+	n = io_recv(t, t->in + t->in_len, t->in_cap - t->in_len, &want_out);
+	if (n == -EAGAIN) {
+		if (want_out) /* TLS renegotiation-like: wait until writable */
+			conn_watch(l, t, true);
+		return 0;
+	}
+	if (n < 0) {
+		conn_close(l, t, n == -ECONNRESET ? "closed by the broker" : strerror((int)-n));
 		return -ECONNRESET;
 	}
-	if (n < 0)
-		return 0;
 	t->in_len += (size_t)n;
 	while (t->state != T_CLOSED) {
 		struct mqtt_packet p;
@@ -316,6 +356,29 @@ static void on_event(struct tload *l, struct tconn *t, uint32_t events)
 		}
 		if (!(events & EPOLLOUT))
 			return;
+		if (l->tls) {
+			if (bench_tls_start(l->tls, t->fd, l->c->host, &t->ssl) < 0) {
+				conn_close(l, t, "cannot start TLS");
+				return;
+			}
+			t->state = T_TLS;
+		}
+	}
+	if (t->state == T_TLS) {
+		bool want_out = false;
+		const char *why = NULL;
+		int r = bench_tls_handshake(t->ssl, &want_out, &why);
+
+		if (r == -EAGAIN) {
+			conn_watch(l, t, want_out);
+			return;
+		}
+		if (r < 0) {
+			conn_close(l, t, why ? why : "TLS handshake failed");
+			return;
+		}
+	}
+	if (t->state == T_CONNECTING || t->state == T_TLS) {
 		if (send_connect(l, t) < 0) {
 			conn_close(l, t, "cannot encode CONNECT");
 			return;
@@ -326,6 +389,12 @@ static void on_event(struct tload *l, struct tconn *t, uint32_t events)
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		if (on_readable(l, t) < 0)
 			return;
+	/* TLS may hold decrypted bytes that epoll cannot see. */
+	while (t->ssl && t->state != T_CLOSED && bench_tls_pending(t->ssl))
+		if (on_readable(l, t) < 0)
+			return;
+	if (t->ssl && t->want_out && t->out_off == t->out_len)
+		conn_watch(l, t, false);
 	if ((events & EPOLLOUT) && t->state != T_CLOSED)
 		flush(l, t);
 }
@@ -432,6 +501,8 @@ static int conns_alloc(struct tload *l)
 static void conns_free(struct tload *l)
 {
 	for (unsigned i = 0; l->conns && i < l->n; i++) {
+		if (l->conns[i].ssl)
+			bench_tls_close(l->conns[i].ssl);
 		if (l->conns[i].fd >= 0)
 			close(l->conns[i].fd);
 		free(l->conns[i].in);
@@ -570,6 +641,11 @@ int bench_run_mqtt(const struct bench_cfg *c, struct bench_result *r)
 		if (err)
 			goto out;
 	}
+	if (c->tls) {
+		err = bench_tls_init(c, &l.tls);
+		if (err)
+			goto out;
+	}
 	l.ep = epoll_create1(EPOLL_CLOEXEC);
 	err = l.ep < 0 ? -errno : conns_alloc(&l);
 	if (err)
@@ -610,5 +686,6 @@ out:
 	if (l.ep >= 0)
 		close(l.ep);
 	conns_free(&l);
+	bench_tls_free(l.tls);
 	return err;
 }

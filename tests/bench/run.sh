@@ -86,10 +86,12 @@ done
 command -v mosquitto >/dev/null || die "mosquitto not installed (scripts/deps.sh installs it)"
 
 mkdir -p "$RESULTS" || die "cannot create $RESULTS"
-rm -f "$RESULTS"/*.json "$RESULTS"/*.txt "$RESULTS"/*.err "$RESULTS"/*.res "$RESULTS"/*.log
+rm -f "$RESULTS"/*.json "$RESULTS"/*.txt "$RESULTS"/*.err "$RESULTS"/*.res "$RESULTS"/*.log \
+	"$RESULTS"/*.unverified
 WORK=$(mktemp -d /tmp/mqtt-fast-bench.XXXXXX) || die "mktemp failed"
 PIDS=()
 FAILURES=0
+OLD_BACKLOG=""
 
 cleanup() {
 	local p
@@ -102,6 +104,7 @@ cleanup() {
 	for ns in "$NS_PUB" "$NS_BRK" "$NS_SUB"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	[[ -n $OLD_BACKLOG ]] && sysctl -qw net.core.netdev_max_backlog="$OLD_BACKLOG"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -140,6 +143,8 @@ topology_up() {
 		net.ipv4.conf."${VPFX}s0".rp_filter=0 net.ipv4.ip_local_port_range="10000 60999"
 	ip netns exec "$NS_BRK" sysctl -qw net.ipv4.ip_forward=1 net.core.somaxconn=4096
 	# Clones queue on the backlog of the publisher's CPU (issue 6): 64 packets x 100 copies.
+	# A machine-wide setting: put back at exit.
+	OLD_BACKLOG=$(sysctl -n net.core.netdev_max_backlog)
 	sysctl -qw net.core.netdev_max_backlog=10000 2>/dev/null ||
 		say "run.sh: cannot raise net.core.netdev_max_backlog (clones may fail under bursts)"
 }

@@ -318,6 +318,8 @@ def check(cases, meta, na, failures):
         expect += [f"tcp:in:q{q}:{b}:{meta['fanin']}" for q in (0, 1)]
         expect += [f"tcp:lat:q0:{b}:{n}" for n in meta["counts"]]
         expect += [f"idle:{b}:{meta['idle']}"]
+    if meta.get("smoke"):
+        expect.append(f"tls:out:q1:mqtt-fast:{meta['counts'][0]}")
     for label in expect:
         c = cases.get(label)
         if c is None:

@@ -485,6 +485,26 @@ scenario_idle() {
 	done
 }
 
+# ---- smoke only: MQTT over TLS keeps working in the tool ----
+scenario_tls() {
+	local conf=$WORK/tls.conf dir=$WORK/tls pub sub
+	say "== MQTT over TLS (smoke)"
+	mkdir -p "$dir"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" \
+		-days 1 -subj "/CN=bench" -addext "subjectAltName=IP:$BRK_PUB_IP,IP:$BRK_SUB_IP" \
+		2>/dev/null || { record_failure tls "openssl cannot make a test certificate"; return; }
+	mqtt_fast_conf "$conf" "listener 8883" "certfile $dir/cert.pem" "keyfile $dir/key.pem"
+	if broker_start mqtt-fast "$conf"; then
+		sub=(-h "$BRK_SUB_IP" --bind "$SUB_IP") pub=(-h "$BRK_PUB_IP" --bind "$PUB_IP")
+		run_case "tls:out:q1:mqtt-fast:${COUNTS[0]}" "$BROKER_PID" --mqtt -p 8883 \
+			--cafile "$dir/cert.pem" -V 5 -q 1 --pubs 1 --subs "${COUNTS[0]}" --size "$SIZE" \
+			--duration "$DUR" --drain "$DRAIN" -- "${sub[@]}" -- "${pub[@]}"
+	else
+		record_failure tls "mqtt-fast did not start: $(tail -n 1 "$BROKER_LOG")"
+	fi
+	broker_stop
+}
+
 # ---- the run ----
 # Every idle connection is a descriptor in the client and one in the broker (both inherit this).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" ||
@@ -497,6 +517,7 @@ topology_up
 scenario_sn
 scenario_tcp
 scenario_idle
+((SMOKE)) && scenario_tls
 T1=$(date +%s)
 
 # What the generator prints about the run: the command, the machine, the date.

@@ -248,6 +248,66 @@ out:
 	return err;
 }
 
+/* Applies one option. Returns 0, 1 after --help (printed), or a negative errno after a
+ * message. */
+static int parse_option(struct bench_cfg *c, int opt, const char *arg, bool *merge)
+{
+	switch (opt) {
+	case O_MQTT:
+		c->transport = BENCH_MQTT;
+		return 0;
+	case O_SN:
+		c->transport = BENCH_SN;
+		return 0;
+	case 'h':
+		c->host = arg;
+		return 0;
+	case O_BIND:
+		c->bind_addr = arg;
+		return 0;
+	case O_TPREFIX:
+		c->topic_prefix = arg;
+		return 0;
+	case O_IDPREFIX:
+		c->id_prefix = arg;
+		return 0;
+	case O_ROLE:
+		return parse_role(c->prog, arg, &c->role);
+	case O_READY:
+		c->ready_file = arg;
+		return 0;
+	case O_OUT:
+		c->out_file = arg;
+		return 0;
+	case O_LABEL:
+		c->label = arg;
+		return 0;
+	case O_JSON:
+		c->json = true;
+		return 0;
+	case O_CAFILE:
+		c->cafile = arg;
+		/* fall through */
+	case O_TLS:
+		c->tls = true;
+		return 0;
+	case O_INSECURE:
+		c->tls = c->tls_insecure = true;
+		return 0;
+	case O_MERGE:
+		*merge = true;
+		return 0;
+	case O_HELP:
+		usage(stdout, c->prog);
+		return 1;
+	case '?':
+		usage(stderr, c->prog);
+		return -EINVAL;
+	default:
+		return parse_number(c, opt, arg);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_cfg c = {
@@ -275,66 +335,9 @@ int main(int argc, char **argv)
 	snprintf(id_prefix, sizeof(id_prefix), "mfb%d", (int)getpid());
 	c.id_prefix = id_prefix;
 	while ((opt = getopt_long(argc, argv, "h:p:V:q:s:", options, NULL)) != -1) {
-		switch (opt) {
-		case O_MQTT:
-			c.transport = BENCH_MQTT;
-			break;
-		case O_SN:
-			c.transport = BENCH_SN;
-			break;
-		case 'h':
-			c.host = optarg;
-			break;
-		case O_BIND:
-			c.bind_addr = optarg;
-			break;
-		case O_TPREFIX:
-			c.topic_prefix = optarg;
-			break;
-		case O_IDPREFIX:
-			c.id_prefix = optarg;
-			break;
-		case O_ROLE:
-			err = parse_role(c.prog, optarg, &c.role);
-			break;
-		case O_READY:
-			c.ready_file = optarg;
-			break;
-		case O_OUT:
-			c.out_file = optarg;
-			break;
-		case O_LABEL:
-			c.label = optarg;
-			break;
-		case O_JSON:
-			c.json = true;
-			break;
-		case O_TLS:
-			c.tls = true;
-			break;
-		case O_CAFILE:
-			c.tls = true;
-			c.cafile = optarg;
-			break;
-		case O_INSECURE:
-			c.tls = true;
-			c.tls_insecure = true;
-			break;
-		case O_MERGE:
-			merge = true;
-			break;
-		case O_HELP:
-			usage(stdout, c.prog);
-			return 0;
-		case '?':
-			usage(stderr, c.prog);
-			return 2;
-		default:
-			err = parse_number(&c, opt, optarg);
-			break;
-		}
+		err = parse_option(&c, opt, optarg, &merge);
 		if (err)
-			return 2;
+			return err > 0 ? 0 : 2; /* --help: 0 */
 	}
 	if (merge)
 		return run_merge(&c, argc, argv) ? 1 : 0;

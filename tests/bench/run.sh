@@ -138,9 +138,11 @@ topology_up() {
 	ip -n "$NS_PUB" route add default via "$BRK_PUB_IP"
 	ip -n "$NS_SUB" route add default via "$BRK_SUB_IP"
 	# Copies from the limit reference keep the publisher's source address: no reverse-path
-	# filter on the subscriber host. Idle clients need more than the default port range.
+	# filter on the subscriber host. Idle clients need more than the default port range; the
+	# ports of the relay's and the limit's subscribers are kept out of it.
 	ip netns exec "$NS_SUB" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf."${VPFX}s0".rp_filter=0 net.ipv4.ip_local_port_range="10000 60999"
+		net.ipv4.conf."${VPFX}s0".rp_filter=0 net.ipv4.ip_local_port_range="10000 60999" \
+		net.ipv4.ip_local_reserved_ports="$LIMIT_BASE-$((LIMIT_BASE + 1023))"
 	ip netns exec "$NS_BRK" sysctl -qw net.ipv4.ip_forward=1 net.core.somaxconn=4096
 	# Clones queue on the backlog of the publisher's CPU (issue 6): 64 packets x 100 copies.
 	# A machine-wide setting: put back at exit.

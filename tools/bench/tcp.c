@@ -337,7 +337,8 @@ static int on_readable(struct tload *l, struct tconn *t)
 		return 0;
 	memmove(t->in, t->in + pos, t->in_len - pos);
 	t->in_len -= pos;
-	/* A packet larger than the buffer: grow to its size before the next read. */
+	/* PUBACKs queued above go out now. A packet larger than the buffer fills it, and the next
+	 * read doubles it (bounded by the 16 MiB check above). */
 	return flush(l, t);
 }
 

@@ -294,7 +294,7 @@ def plot(cases, meta, outdir):
             with open(dat, "w") as f:
                 f.writelines(f"{n} {v}\n" for n, v in pts)
             plots.append(f"'{dat}' using 1:2 with linespoints title '{key}'")
-        script = ["set terminal png size 800,480",
+        script = ["set terminal png size 960,480",
                   f"set output '{os.path.join(outdir, name + '.png')}'",
                   f"set title '{title}'", "set xlabel 'subscribers'", f"set ylabel '{ylabel}'",
                   "set logscale x", "set xrange [0.8:*]", "set yrange [0:*]", "set key outside right",

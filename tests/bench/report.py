@@ -242,6 +242,14 @@ def render(cases, meta, na, failures):
     if dups:
         lines += ["**Second copies received** (every subscriber must get each message once):",
                   ""] + dups + [""]
+    busy = []
+    for k, c in sorted(cases.items()):
+        rx = (c.get("elapsed_s") or 0)
+        if rx and c.get("sub_cpu_s", 0) >= 0.9 * rx:
+            busy.append(f"- {k}: subscribers' process busy {c['sub_cpu_s']:.2f} s of {rx:.2f} s")
+    if busy:
+        lines += ["**Receiver-bound cases** (the subscribers' process used >= 90% of a core: "
+                  "the harness may be the limit, the figure is a lower bound):", ""] + busy + [""]
     lines += sn_tables(cases, meta, na) + tcp_tables(cases, meta) + idle_table(cases, meta)
     lines += ["### Targets (issue 7)", "",
               table(["target", "measured", "verdict"], targets(cases, meta, na)), ""]

@@ -115,6 +115,7 @@ static void test_merge(void)
 	a->t_last_rx = 5000;
 	a->have_cpu = true;
 	a->cpu_s = 1.5;
+	a->rx_cpu_s = 0.25;
 	bench_hist_add(&a->lat, 123456);
 	CHECK_EQ(bench_result_save(&c, a, path), 0);
 	CHECK_EQ(bench_result_merge("test_bench", path, m), 0);
@@ -131,6 +132,8 @@ static void test_merge(void)
 	CHECK_EQ(m->t_start, 500);
 	CHECK_EQ(m->t_last_rx, 9000);
 	CHECK(m->have_cpu && m->cpu_s > 1.49 && m->cpu_s < 1.51);
+	CHECK(m->rx_cpu_s > 0.49 && m->rx_cpu_s < 0.51); /* each side's own CPU adds up */
+	CHECK(m->tx_cpu_s == 0);
 	CHECK_EQ(m->lat.total, 2);
 	CHECK_EQ(m->lat.count[bench_hist_index(123456)], 2);
 	/* A file that is not a result is refused with its name, never half-added. */

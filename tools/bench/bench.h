@@ -90,6 +90,9 @@ struct bench_result {
 	uint64_t t_start, t_pub_end, t_first_rx, t_last_rx; /* CLOCK_MONOTONIC ns, 0 = none */
 	bool have_cpu;
 	double cpu_s; /* broker utime + stime over the run */
+	/* This tool's own CPU over the run: the publishers' process and the subscribers' (the
+	 * both role counts all of it as subscribers'), to tell when the harness is the limit. */
+	double tx_cpu_s, rx_cpu_s;
 	bool have_rss;
 	long rss_before_kb, rss_after_kb;
 	unsigned conns_open;
@@ -112,6 +115,10 @@ struct bench_rx {
 
 /* ---- clock, payload, accounting (common.c) ---- */
 uint64_t bench_now(void);
+/* utime + stime of this process, seconds. */
+double bench_self_cpu(void);
+/* Books this process's CPU since `since` (bench_self_cpu) to the role's side of r. */
+void bench_self_cpu_done(const struct bench_cfg *c, struct bench_result *r, double since);
 /* Writes the header and filler into buf[0..size). Borrows buf. */
 void bench_payload_fill(uint8_t *buf, unsigned size, uint32_t pub, uint64_t seq, uint64_t now);
 /* Accounts one received payload for a subscriber. Borrows all. */

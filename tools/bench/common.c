@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,25 @@ uint64_t bench_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double bench_self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+void bench_self_cpu_done(const struct bench_cfg *c, struct bench_result *r, double since)
+{
+	double used = bench_self_cpu() - since;
+
+	if (c->role == BENCH_ROLE_PUB)
+		r->tx_cpu_s = used;
+	else
+		r->rx_cpu_s = used;
 }
 
 /* Host byte order is fine: sender and receiver are the same machine. */

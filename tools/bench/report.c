@@ -112,6 +112,7 @@ static void report_json(const struct bench_cfg *c, const struct bench_result *r,
 	printf(" \"sent_per_s\": %.1f, \"delivered_per_s\": %.1f, \"latency_samples\": %" PRIu64
 	       ", \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f,\n",
 	       f->sent_per_s, f->delivered_per_s, r->lat.total, f->p50, f->p99, f->p999);
+	printf(" \"pub_cpu_s\": %.3f, \"sub_cpu_s\": %.3f,\n", r->tx_cpu_s, r->rx_cpu_s);
 	if (r->have_cpu)
 		printf(" \"broker_cpu_s\": %.3f, \"cpu_us_per_msg\": %.3f,\n", r->cpu_s,
 		       f->cpu_us_per_msg);
@@ -175,6 +176,7 @@ int bench_result_save(const struct bench_cfg *c, const struct bench_result *r, c
 	        "t_start %" PRIu64 "\nt_pub_end %" PRIu64 "\nt_first_rx %" PRIu64
 	        "\nt_last_rx %" PRIu64 "\nconns_open %u\n",
 	        r->t_start, r->t_pub_end, r->t_first_rx, r->t_last_rx, r->conns_open);
+	fprintf(f, "tx_cpu_s %.6f\nrx_cpu_s %.6f\n", r->tx_cpu_s, r->rx_cpu_s);
 	if (r->have_cpu)
 		fprintf(f, "cpu_s %.6f\n", r->cpu_s);
 	if (r->have_rss)
@@ -207,6 +209,10 @@ static int merge_line(const char *line, struct bench_result *r)
 	if (sscanf(line, "h %u %" SCNu64, &idx, &v) == 2 && idx < BENCH_HIST_BUCKETS) {
 		r->lat.count[idx] += v;
 		r->lat.total += v;
+	} else if (sscanf(line, "tx_cpu_s %lf", &d) == 1) {
+		r->tx_cpu_s += d;
+	} else if (sscanf(line, "rx_cpu_s %lf", &d) == 1) {
+		r->rx_cpu_s += d;
 	} else if (sscanf(line, "cpu_s %lf", &d) == 1) {
 		/* One role measures the broker; if both did, the longer window is the run's. */
 		if (!r->have_cpu || d > r->cpu_s)

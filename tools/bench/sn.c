@@ -446,7 +446,7 @@ static void urun_loop(struct uload *l)
 int bench_run_sn(const struct bench_cfg *c, struct bench_result *r)
 {
 	struct uload l = {.c = c, .r = r, .ep = -1};
-	double cpu0 = 0, cpu1 = 0;
+	double cpu0 = 0, cpu1 = 0, self0;
 	int err;
 
 	err = bench_resolve(c->prog, c->host, c->port, SOCK_DGRAM, &l.addr, &l.alen);
@@ -469,7 +469,9 @@ int bench_run_sn(const struct bench_cfg *c, struct bench_result *r)
 		goto out;
 	r->t_start = bench_now();
 	r->have_cpu = c->broker_pid > 0 && bench_proc_cpu(c->broker_pid, &cpu0) == 0;
+	self0 = bench_self_cpu();
 	urun_loop(&l);
+	bench_self_cpu_done(c, r, self0);
 	if (r->have_cpu && bench_proc_cpu(c->broker_pid, &cpu1) == 0)
 		r->cpu_s = cpu1 - cpu0;
 	else

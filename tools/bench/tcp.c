@@ -631,7 +631,7 @@ static void run_loop(struct tload *l)
 int bench_run_mqtt(const struct bench_cfg *c, struct bench_result *r)
 {
 	struct tload l = {.c = c, .r = r, .ep = -1};
-	double cpu0 = 0, cpu1 = 0;
+	double cpu0 = 0, cpu1 = 0, self0;
 	int err;
 
 	err = bench_resolve(c->prog, c->host, c->port, SOCK_STREAM, &l.addr, &l.alen);
@@ -661,6 +661,7 @@ int bench_run_mqtt(const struct bench_cfg *c, struct bench_result *r)
 		goto out;
 	r->t_start = bench_now();
 	cpu_mark(c, r, &cpu0);
+	self0 = bench_self_cpu();
 	if (c->role == BENCH_ROLE_IDLE) {
 		/* Hold, answering nothing: the connections stay idle within their keep alive. */
 		uint64_t end = r->t_start + (uint64_t)(c->hold * 1e9);
@@ -679,6 +680,7 @@ int bench_run_mqtt(const struct bench_cfg *c, struct bench_result *r)
 	} else {
 		run_loop(&l);
 	}
+	bench_self_cpu_done(c, r, self0);
 	if (r->have_cpu && bench_proc_cpu(c->broker_pid, &cpu1) == 0)
 		r->cpu_s = cpu1 - cpu0;
 	else

@@ -106,6 +106,12 @@ def sn_tables(cases, meta, na):
                            ("fastpath", "userspace", "relay")] +
                     [fmt(per_msg(c[s], "softirq_s")) for s in ("fastpath", "limit")] +
                     [f"{100.0 * lost / exp:.1f}%" if exp else "n/a"])
+    head = ["N"] + [SN_NAMES[s] + " sent/s" for s in SN_SYSTEMS]
+    rows = [[n] + [fmt(get(cases, f"sn:flat:{s}:{n}", "sent_per_s")) for s in SN_SYSTEMS]
+            for n in counts]
+    lines += ["What the publisher managed to send meanwhile: on veth a kernel fan-out runs in the "
+              "softirq of the sending CPU, inside the publisher's sendmmsg(), and slows it down.",
+              "", table(head, rows), ""]
     lines += ["CPU per delivered message: the broker (or relay) process from /proc/PID/stat; "
               "the kernel's share as the machine's softirq time over the run.", "",
               table(head, rows), ""]

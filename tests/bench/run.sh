@@ -13,7 +13,7 @@
 #   3. 10,000 idle MQTT connections: broker RSS per connection, mqtt-fast vs mosquitto.
 #
 # Usage: tests/bench/run.sh [--smoke] [--results DIR] [--no-docs]
-#   (no option)  the full run (about 8 minutes): results in build/bench-results/, then
+#   (no option)  the full run (estimated 6-10 minutes): results in build/bench-results/, then
 #                tests/bench/report.py rewrites BENCHMARKS.md's result sections and docs/bench/*.png
 #   --smoke      seconds-long version of every scenario with small counts; fails if the harness
 #                breaks; writes nothing outside --results (the generator runs into it)

@@ -14,6 +14,8 @@ packages=(
 	ethtool
 	# tests: coverage, interop peers
 	gcovr libpaho-mqtt-dev mosquitto mosquitto-clients python3-paho-mqtt
+	# benchmarks: plots (tests/bench/report.py)
+	gnuplot-nox python3 ethtool
 )
 
 missing=()

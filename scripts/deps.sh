@@ -15,7 +15,7 @@ packages=(
 	# tests: coverage, interop peers
 	gcovr libpaho-mqtt-dev mosquitto mosquitto-clients python3-paho-mqtt
 	# benchmarks: plots (tests/bench/report.py)
-	gnuplot-nox python3 ethtool
+	gnuplot-nox python3
 )
 
 missing=()

@@ -75,7 +75,7 @@ int session_set_username(struct session *s, const uint8_t *u, uint16_t len)
 	}
 	free(s->username);
 	s->username = copy;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 
@@ -127,7 +127,7 @@ int session_enqueue(struct session *s, const struct session_limits *lim, struct 
 	s->queue_tail = d;
 	s->queued_count++;
 	s->queued_bytes += bytes;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 
 fail:
@@ -145,7 +145,7 @@ static struct delivery *queue_pop(struct session *s)
 	d->next = NULL;
 	s->queued_count--;
 	s->queued_bytes -= msg_queue_bytes(d->m);
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return d;
 }
 
@@ -241,7 +241,7 @@ static void inflight_remove(struct session *s, struct delivery *prev, struct del
 	if (s->inflight_tail == d)
 		s->inflight_tail = prev;
 	s->inflight_count--;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	delivery_free(d);
 }
 
@@ -272,7 +272,7 @@ int session_on_pubrec(struct session *s, uint16_t packet_id, uint8_t reason)
 	d->state = DELIVERY_WAIT_PUBCOMP;
 	msg_unref(d->m);
 	d->m = NULL;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 
@@ -306,7 +306,7 @@ int session_qos2_in_add(struct session *s, uint16_t packet_id, uint16_t max)
 		s->qos2_in_cap = (uint16_t)cap;
 	}
 	s->qos2_in[s->qos2_in_count++] = packet_id;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 1;
 }
 
@@ -317,7 +317,7 @@ int session_qos2_in_release(struct session *s, uint16_t packet_id)
 			continue;
 		/* The set is unordered: the last id fills the hole. */
 		s->qos2_in[i] = s->qos2_in[--s->qos2_in_count];
-		s->store_dirty = true;
+		session_mark_changed(s);
 		if (s->qos2_in_count == 0 && s->qos2_in_cap > QOS2_IN_MIN_CAP) {
 			free(s->qos2_in);
 			s->qos2_in = NULL;
@@ -343,7 +343,7 @@ int session_sub_add(struct session *s, const uint8_t *filter, uint16_t len,
 	struct session_sub **pp = sub_find(s, filter, len);
 	if (*pp) {
 		(*pp)->opts = *opts; /* same filter: options replaced [MQTT-3.8.4-3] */
-		s->store_dirty = true;
+		session_mark_changed(s);
 		return 0;
 	}
 	struct session_sub *sub = malloc(sizeof(*sub) + len);
@@ -355,7 +355,7 @@ int session_sub_add(struct session *s, const uint8_t *filter, uint16_t len,
 	if (len)
 		memcpy(sub->filter, filter, len);
 	*pp = sub; /* appended: subscription order is kept */
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 
@@ -367,7 +367,7 @@ int session_sub_remove(struct session *s, const uint8_t *filter, uint16_t len)
 		return -ENOENT;
 	*pp = sub->next;
 	free(sub);
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 

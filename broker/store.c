@@ -43,6 +43,7 @@ struct store {
 	size_t nret, ret_cap;
 	struct gone_id *gone;  /* sessions ended since the last commit */
 	size_t ngone, gone_cap;
+	struct session_dirty_list dirty; /* sessions changed since the last commit */
 	struct session **batch; /* scratch: the dirty sessions of one commit */
 	size_t batch_cap;
 	uint64_t auto_id_stored;           /* b->next_auto_id as stored */
@@ -433,19 +434,14 @@ static struct store_will session_will(const struct broker *b, const struct sessi
 	return (struct store_will){0};
 }
 
-/* Collects the dirty sessions into st->batch. Returns how many, or -ENOMEM. */
+/* Moves the dirty sessions from the list into st->batch (their store_dirty stays set until
+ * the commit succeeded). Returns how many, or -ENOMEM. */
 static long collect_dirty(struct broker *b)
 {
 	struct store *st = b->store;
 	size_t n = 0;
-	for (size_t i = 0; i < b->sessions.cap; i++) {
-		struct session *s = b->sessions.slots[i];
-		if (!s || !s->store_dirty)
-			continue;
-		if (s->expiry_interval == 0 && !s->stored) {
-			s->store_dirty = false; /* ends with its connection: nothing to keep */
-			continue;
-		}
+	while (st->dirty.head) {
+		struct session *s = st->dirty.head;
 		if (n == st->batch_cap) {
 			size_t cap = st->batch_cap ? st->batch_cap * 2 : 64;
 			struct session **nb = realloc(st->batch, cap * sizeof(*nb));
@@ -454,7 +450,12 @@ static long collect_dirty(struct broker *b)
 			st->batch = nb;
 			st->batch_cap = cap;
 		}
-		st->batch[n++] = s;
+		st->dirty.head = s->dirty_next;
+		s->dirty_next = NULL;
+		if (s->expiry_interval == 0 && !s->stored)
+			s->store_dirty = false; /* ends with its connection: nothing to keep */
+		else
+			st->batch[n++] = s;
 	}
 	return (long)n;
 }
@@ -647,10 +648,31 @@ void store_retained_changed(struct broker *b, struct msg *m)
 	st->ret[st->nret++] = msg_ref(m);
 }
 
-void store_session_gone(struct broker *b, const struct session *s)
+void store_session_added(struct broker *b, struct session *s)
+{
+	if (!b->store)
+		return;
+	s->dirty_list = &b->store->dirty;
+	if (s->store_dirty) { /* changed before it was in the table: list it now */
+		s->store_dirty = false;
+		session_mark_changed(s);
+	}
+}
+
+void store_session_gone(struct broker *b, struct session *s)
 {
 	struct store *st = b->store;
-	if (!st || !st->env || st->broken || !s->stored)
+	if (!st)
+		return;
+	if (s->store_dirty) /* off the dirty list before it is freed */
+		for (struct session **pp = &st->dirty.head; *pp; pp = &(*pp)->dirty_next)
+			if (*pp == s) {
+				*pp = s->dirty_next;
+				break;
+			}
+	s->dirty_list = NULL;
+	s->store_dirty = false;
+	if (!st->env || st->broken || !s->stored)
 		return;
 	if (st->ngone == st->gone_cap) {
 		size_t cap = st->gone_cap ? st->gone_cap * 2 : 16;
@@ -678,6 +700,9 @@ void store_close(struct broker *b)
 		return;
 	if (st->env && !st->broken)
 		(void)store_commit(b);
+	for (size_t i = 0; i < b->sessions.cap; i++) /* the list head goes with the store */
+		if (b->sessions.slots[i])
+			b->sessions.slots[i]->dirty_list = NULL;
 	for (size_t i = 0; i < st->nret; i++)
 		msg_unref(st->ret[i]);
 	for (size_t i = 0; i < st->ngone; i++)

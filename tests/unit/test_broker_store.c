@@ -92,6 +92,8 @@ static void first_run_then_killed(struct ev_loop *loop)
 	struct session *s = add_session(b, "persist-1", 3600, "q/#", 2);
 	add_session(b, "clean-1", 0, "q/#", 1);
 	add_session(b, "ends-1", 100, "z", 1);
+	/* Changed and ended in the same iteration: off the change list, never written. */
+	session_destroy(b, add_session(b, "gone-at-once", 100, "y", 1));
 	uint16_t id1 = 0, id2 = 0;
 	CHECK(topic_ids_assign(b->sn.ids, U8("sn/one"), 6, &id1) == 0);
 	CHECK(topic_ids_assign(b->sn.ids, U8("sn/two"), 6, &id2) == 0);
@@ -135,6 +137,7 @@ static void test_restart_restores(void)
 	CHECK(s != NULL);
 	CHECK(sessions_find(b, U8("clean-1"), 7) == NULL);
 	CHECK(sessions_find(b, U8("ends-1"), 6) == NULL);
+	CHECK(sessions_find(b, U8("gone-at-once"), 12) == NULL);
 	if (s) {
 		CHECK_EQ(s->queued_count, 3);
 		CHECK(s->subs && s->subs->opts.qos == 2 && s->subs->opts.sub_id == 12);

@@ -25,7 +25,7 @@
 
 /* Map size: LMDB reserves address space, the file grows with use. Doubled when full. */
 #define STORE_MAP_SIZE_INITIAL (1ull << 30)
-#define STORE_MAP_SIZE_MAX (1ull << 40)
+#define STORE_MAP_SIZE_MAX     (1ull << 40)
 
 struct gone_id {
 	uint8_t *id; /* owned */
@@ -36,15 +36,15 @@ struct store {
 	MDB_env *env;
 	MDB_dbi meta, sessions, retained, topic_ids;
 	int lock_fd;
-	const char *dir;       /* borrowed from the configuration */
+	const char *dir; /* borrowed from the configuration */
 	size_t map_size;
-	bool broken;           /* a commit failed: no more output, the loop stops */
-	struct msg **ret;      /* retained messages set or cleared since the last commit (refs) */
+	bool broken;      /* a commit failed: no more output, the loop stops */
+	struct msg **ret; /* retained messages set or cleared since the last commit (refs) */
 	size_t nret, ret_cap;
-	struct gone_id *gone;  /* sessions ended since the last commit */
+	struct gone_id *gone; /* sessions ended since the last commit */
 	size_t ngone, gone_cap;
 	struct session_dirty_list dirty; /* sessions changed since the last commit */
-	struct session **batch; /* scratch: the dirty sessions of one commit */
+	struct session **batch;          /* scratch: the dirty sessions of one commit */
 	size_t batch_cap;
 	uint64_t auto_id_stored;           /* b->next_auto_id as stored */
 	size_t ids_stored;                 /* normal topic ids in the store */
@@ -171,12 +171,13 @@ static int check_schema(struct broker *b, MDB_txn *txn)
 		return -EBADMSG;
 	}
 	if (version != STORE_SCHEMA_VERSION) {
-		log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL,
-		         "persistence: store %s has schema version %u, this mqtt-fast reads version "
-		         "%u: refusing to start (%s)",
-		         st->dir, version, STORE_SCHEMA_VERSION,
-		         version > STORE_SCHEMA_VERSION ? "written by a newer mqtt-fast"
-		                                        : "no migration from that version");
+		log_line(
+		        &b->log, LOG_LEVEL_ERR, NULL, NULL,
+		        "persistence: store %s has schema version %u, this mqtt-fast reads version "
+		        "%u: refusing to start (%s)",
+		        st->dir, version, STORE_SCHEMA_VERSION,
+		        version > STORE_SCHEMA_VERSION ? "written by a newer mqtt-fast"
+		                                       : "no migration from that version");
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -290,8 +291,8 @@ static int load_sessions(struct broker *b, MDB_txn *txn, const struct store_cloc
 		}
 		err = store_decode_session(key.mv_data, (uint16_t)key.mv_size, val.mv_data,
 		                           val.mv_size, clk, &s, &will);
-		if (err == -EBADMSG || (err == 0 && sessions_find(b, s->client_id,
-		                                                  s->client_id_len))) {
+		if (err == -EBADMSG ||
+		    (err == 0 && sessions_find(b, s->client_id, s->client_id_len))) {
 			err = corrupt(b, "session", &key);
 			break;
 		}
@@ -372,7 +373,8 @@ static void explain_mosquitto_directives(struct broker *b)
 	    c->autosave_interval != 1800 || c->autosave_on_changes)
 		log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL,
 		         "persistence: persistence_file, autosave_interval and autosave_on_changes "
-		         "are ignored: every change is committed to the LMDB store in %s before it is "
+		         "are ignored: every change is committed to the LMDB store in %s before it "
+		         "is "
 		         "acknowledged (group commit once per loop iteration)",
 		         b->store->dir);
 }
@@ -406,11 +408,13 @@ int store_open(struct broker *b)
 	if (rc == 0)
 		rc = mdb_env_open(st->env, st->dir, 0, 0600);
 	if (rc) {
-		const char *why = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
-		                          ? "corrupt or not an LMDB store"
-		                          : "cannot open";
+		const char *why =
+		        rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
+		                ? "corrupt or not an LMDB store"
+		                : "cannot open";
 		log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL,
-		         "persistence: store %s: %s (%s); refusing to start (move the directory away "
+		         "persistence: store %s: %s (%s); refusing to start (move the directory "
+		         "away "
 		         "to start empty)",
 		         st->dir, why, mdb_strerror(rc));
 		return rc == MDB_INVALID || rc == MDB_CORRUPTED ? -EBADMSG : -EIO;

@@ -78,6 +78,7 @@ int sessions_add(struct broker *b, struct session *s)
 	}
 	table_put(t, s);
 	t->count++;
+	store_session_added(b, s); /* persistence tracks its changes from now on */
 	return 0;
 }
 

@@ -91,7 +91,7 @@ int session_set_username(struct session *s, const uint8_t *u, uint16_t len)
 	}
 	free(s->username);
 	s->username = copy;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 
@@ -143,7 +143,7 @@ int session_enqueue(struct session *s, const struct session_limits *lim, struct 
 		d->total_bytes = lim->total_bytes;
 		*d->total_bytes += bytes;
 	}
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 
 fail:
@@ -162,7 +162,7 @@ static struct delivery *queue_pop(struct session *s)
 	s->queued_count--;
 	s->queued_bytes -= msg_queue_bytes(d->m);
 	delivery_uncount(d);
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return d;
 }
 
@@ -258,7 +258,7 @@ static void inflight_remove(struct session *s, struct delivery *prev, struct del
 	if (s->inflight_tail == d)
 		s->inflight_tail = prev;
 	s->inflight_count--;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	delivery_free(d);
 }
 
@@ -289,7 +289,7 @@ int session_on_pubrec(struct session *s, uint16_t packet_id, uint8_t reason)
 	d->state = DELIVERY_WAIT_PUBCOMP;
 	msg_unref(d->m);
 	d->m = NULL;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 
@@ -323,7 +323,7 @@ int session_qos2_in_add(struct session *s, uint16_t packet_id, uint16_t max)
 		s->qos2_in_cap = (uint16_t)cap;
 	}
 	s->qos2_in[s->qos2_in_count++] = packet_id;
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 1;
 }
 
@@ -334,7 +334,7 @@ int session_qos2_in_release(struct session *s, uint16_t packet_id)
 			continue;
 		/* The set is unordered: the last id fills the hole. */
 		s->qos2_in[i] = s->qos2_in[--s->qos2_in_count];
-		s->store_dirty = true;
+		session_mark_changed(s);
 		if (s->qos2_in_count == 0 && s->qos2_in_cap > QOS2_IN_MIN_CAP) {
 			free(s->qos2_in);
 			s->qos2_in = NULL;
@@ -360,7 +360,7 @@ int session_sub_add(struct session *s, const uint8_t *filter, uint16_t len,
 	struct session_sub **pp = sub_find(s, filter, len);
 	if (*pp) {
 		(*pp)->opts = *opts; /* same filter: options replaced [MQTT-3.8.4-3] */
-		s->store_dirty = true;
+		session_mark_changed(s);
 		return 0;
 	}
 	struct session_sub *sub = malloc(sizeof(*sub) + len);
@@ -372,7 +372,7 @@ int session_sub_add(struct session *s, const uint8_t *filter, uint16_t len,
 	if (len)
 		memcpy(sub->filter, filter, len);
 	*pp = sub; /* appended: subscription order is kept */
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 
@@ -384,7 +384,7 @@ int session_sub_remove(struct session *s, const uint8_t *filter, uint16_t len)
 		return -ENOENT;
 	*pp = sub->next;
 	free(sub);
-	s->store_dirty = true;
+	session_mark_changed(s);
 	return 0;
 }
 

@@ -91,17 +91,31 @@ struct session {
 	uint32_t match_gen; /* routing scratch: merges overlapping subscriptions per publish */
 
 	/* Persistence (store.c): changed since the last commit, and a record exists in the
-	 * store. Every mutator here sets store_dirty; the broker sets it for the fields it
-	 * changes itself (expiry, attach/detach) with session_mark_changed(). */
+	 * store. Every mutator here calls session_mark_changed(); so does the broker for the
+	 * fields it changes itself (expiry, attach/detach). A changed session is pushed once on
+	 * dirty_list (set while it is in a broker's table with persistence on), so a commit
+	 * visits only the sessions that changed. */
 	bool store_dirty;
 	bool stored;
+	struct session_dirty_list *dirty_list; /* not owned; NULL without persistence */
+	struct session *dirty_next;
 };
 
-/* Tells persistence that the session changed outside session.c (expiry interval, online
- * state): its record is rewritten at the next commit. */
+/* The sessions changed since the last commit (store.c owns the head). */
+struct session_dirty_list {
+	struct session *head;
+};
+
+/* Marks the session's stored record out of date: it is rewritten at the next commit. */
 static inline void session_mark_changed(struct session *s)
 {
+	if (s->store_dirty)
+		return;
 	s->store_dirty = true;
+	if (s->dirty_list) {
+		s->dirty_next = s->dirty_list->head;
+		s->dirty_list->head = s;
+	}
 }
 
 /* Returns an owned empty session for client id (copied), or NULL. */

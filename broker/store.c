@@ -25,7 +25,7 @@
 
 /* Map size: LMDB reserves address space, the file grows with use. Doubled when full. */
 #define STORE_MAP_SIZE_INITIAL (1ull << 30)
-#define STORE_MAP_SIZE_MAX (1ull << 40)
+#define STORE_MAP_SIZE_MAX     (1ull << 40)
 
 struct gone_id {
 	uint8_t *id; /* owned */
@@ -36,14 +36,15 @@ struct store {
 	MDB_env *env;
 	MDB_dbi meta, sessions, retained, topic_ids;
 	int lock_fd;
-	const char *dir;       /* borrowed from the configuration */
+	const char *dir; /* borrowed from the configuration */
 	size_t map_size;
-	bool broken;           /* a commit failed: no more output, the loop stops */
-	struct msg **ret;      /* retained messages set or cleared since the last commit (refs) */
+	bool broken;      /* a commit failed: no more output, the loop stops */
+	struct msg **ret; /* retained messages set or cleared since the last commit (refs) */
 	size_t nret, ret_cap;
-	struct gone_id *gone;  /* sessions ended since the last commit */
+	struct gone_id *gone; /* sessions ended since the last commit */
 	size_t ngone, gone_cap;
-	struct session **batch; /* scratch: the dirty sessions of one commit */
+	struct session_dirty_list dirty; /* sessions changed since the last commit */
+	struct session **batch;          /* scratch: the dirty sessions of one commit */
 	size_t batch_cap;
 	uint64_t auto_id_stored;           /* b->next_auto_id as stored */
 	size_t ids_stored;                 /* normal topic ids in the store */
@@ -170,12 +171,13 @@ static int check_schema(struct broker *b, MDB_txn *txn)
 		return -EBADMSG;
 	}
 	if (version != STORE_SCHEMA_VERSION) {
-		log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL,
-		         "persistence: store %s has schema version %u, this mqtt-fast reads version "
-		         "%u: refusing to start (%s)",
-		         st->dir, version, STORE_SCHEMA_VERSION,
-		         version > STORE_SCHEMA_VERSION ? "written by a newer mqtt-fast"
-		                                        : "no migration from that version");
+		log_line(
+		        &b->log, LOG_LEVEL_ERR, NULL, NULL,
+		        "persistence: store %s has schema version %u, this mqtt-fast reads version "
+		        "%u: refusing to start (%s)",
+		        st->dir, version, STORE_SCHEMA_VERSION,
+		        version > STORE_SCHEMA_VERSION ? "written by a newer mqtt-fast"
+		                                       : "no migration from that version");
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -289,8 +291,8 @@ static int load_sessions(struct broker *b, MDB_txn *txn, const struct store_cloc
 		}
 		err = store_decode_session(key.mv_data, (uint16_t)key.mv_size, val.mv_data,
 		                           val.mv_size, clk, &s, &will);
-		if (err == -EBADMSG || (err == 0 && sessions_find(b, s->client_id,
-		                                                  s->client_id_len))) {
+		if (err == -EBADMSG ||
+		    (err == 0 && sessions_find(b, s->client_id, s->client_id_len))) {
 			err = corrupt(b, "session", &key);
 			break;
 		}
@@ -371,7 +373,8 @@ static void explain_mosquitto_directives(struct broker *b)
 	    c->autosave_interval != 1800 || c->autosave_on_changes)
 		log_line(&b->log, LOG_LEVEL_NOTICE, NULL, NULL,
 		         "persistence: persistence_file, autosave_interval and autosave_on_changes "
-		         "are ignored: every change is committed to the LMDB store in %s before it is "
+		         "are ignored: every change is committed to the LMDB store in %s before it "
+		         "is "
 		         "acknowledged (group commit once per loop iteration)",
 		         b->store->dir);
 }
@@ -405,11 +408,13 @@ int store_open(struct broker *b)
 	if (rc == 0)
 		rc = mdb_env_open(st->env, st->dir, 0, 0600);
 	if (rc) {
-		const char *why = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
-		                          ? "corrupt or not an LMDB store"
-		                          : "cannot open";
+		const char *why =
+		        rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
+		                ? "corrupt or not an LMDB store"
+		                : "cannot open";
 		log_line(&b->log, LOG_LEVEL_ERR, NULL, NULL,
-		         "persistence: store %s: %s (%s); refusing to start (move the directory away "
+		         "persistence: store %s: %s (%s); refusing to start (move the directory "
+		         "away "
 		         "to start empty)",
 		         st->dir, why, mdb_strerror(rc));
 		return rc == MDB_INVALID || rc == MDB_CORRUPTED ? -EBADMSG : -EIO;
@@ -433,19 +438,14 @@ static struct store_will session_will(const struct broker *b, const struct sessi
 	return (struct store_will){0};
 }
 
-/* Collects the dirty sessions into st->batch. Returns how many, or -ENOMEM. */
+/* Moves the dirty sessions from the list into st->batch (their store_dirty stays set until
+ * the commit succeeded). Returns how many, or -ENOMEM. */
 static long collect_dirty(struct broker *b)
 {
 	struct store *st = b->store;
 	size_t n = 0;
-	for (size_t i = 0; i < b->sessions.cap; i++) {
-		struct session *s = b->sessions.slots[i];
-		if (!s || !s->store_dirty)
-			continue;
-		if (s->expiry_interval == 0 && !s->stored) {
-			s->store_dirty = false; /* ends with its connection: nothing to keep */
-			continue;
-		}
+	while (st->dirty.head) {
+		struct session *s = st->dirty.head;
 		if (n == st->batch_cap) {
 			size_t cap = st->batch_cap ? st->batch_cap * 2 : 64;
 			struct session **nb = realloc(st->batch, cap * sizeof(*nb));
@@ -454,7 +454,12 @@ static long collect_dirty(struct broker *b)
 			st->batch = nb;
 			st->batch_cap = cap;
 		}
-		st->batch[n++] = s;
+		st->dirty.head = s->dirty_next;
+		s->dirty_next = NULL;
+		if (s->expiry_interval == 0 && !s->stored)
+			s->store_dirty = false; /* ends with its connection: nothing to keep */
+		else
+			st->batch[n++] = s;
 	}
 	return (long)n;
 }
@@ -647,10 +652,31 @@ void store_retained_changed(struct broker *b, struct msg *m)
 	st->ret[st->nret++] = msg_ref(m);
 }
 
-void store_session_gone(struct broker *b, const struct session *s)
+void store_session_added(struct broker *b, struct session *s)
+{
+	if (!b->store)
+		return;
+	s->dirty_list = &b->store->dirty;
+	if (s->store_dirty) { /* changed before it was in the table: list it now */
+		s->store_dirty = false;
+		session_mark_changed(s);
+	}
+}
+
+void store_session_gone(struct broker *b, struct session *s)
 {
 	struct store *st = b->store;
-	if (!st || !st->env || st->broken || !s->stored)
+	if (!st)
+		return;
+	if (s->store_dirty) /* off the dirty list before it is freed */
+		for (struct session **pp = &st->dirty.head; *pp; pp = &(*pp)->dirty_next)
+			if (*pp == s) {
+				*pp = s->dirty_next;
+				break;
+			}
+	s->dirty_list = NULL;
+	s->store_dirty = false;
+	if (!st->env || st->broken || !s->stored)
 		return;
 	if (st->ngone == st->gone_cap) {
 		size_t cap = st->gone_cap ? st->gone_cap * 2 : 16;
@@ -678,6 +704,9 @@ void store_close(struct broker *b)
 		return;
 	if (st->env && !st->broken)
 		(void)store_commit(b);
+	for (size_t i = 0; i < b->sessions.cap; i++) /* the list head goes with the store */
+		if (b->sessions.slots[i])
+			b->sessions.slots[i]->dirty_list = NULL;
 	for (size_t i = 0; i < st->nret; i++)
 		msg_unref(st->ret[i]);
 	for (size_t i = 0; i < st->ngone; i++)

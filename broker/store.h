@@ -32,10 +32,12 @@ int store_commit(struct broker *b);
 bool store_refuses_output(const struct broker *b);
 
 /* Hooks: a retained message was set or cleared (m borrowed: a reference is kept until the
- * commit); a session ended for good (its record goes at the next commit). No-ops without
- * persistence. */
+ * commit); a session entered the session table (its changes are tracked from now on); a
+ * session ended for good (off the change list; its record goes at the next commit). No-ops
+ * without persistence. */
 void store_retained_changed(struct broker *b, struct msg *m);
-void store_session_gone(struct broker *b, const struct session *s);
+void store_session_added(struct broker *b, struct session *s);
+void store_session_gone(struct broker *b, struct session *s);
 
 /* Commits what is left and closes the store. NULL store is ignored. */
 void store_close(struct broker *b);

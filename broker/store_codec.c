@@ -168,7 +168,8 @@ static struct msg *get_msg(struct rd *r, const struct store_clock *clk)
 	struct msg *m = msg_from_parts(topic, tlen, payload, plen, props, xlen, qos, retain,
 	                               to_mono(expiry, clk));
 	if (!m && xlen)
-		r->bad = true; /* msg_from_parts also refuses a property block that does not decode */
+		r->bad =
+		        true; /* msg_from_parts also refuses a property block that does not decode */
 	return m;
 }
 

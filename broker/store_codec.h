@@ -60,8 +60,7 @@ int store_decode_session(const uint8_t *id, uint16_t len, const uint8_t *p, size
 /* A message record (retained messages). 0 or -ENOMEM / -EBADMSG; decode returns an owned
  * message (refs = 1). */
 int store_encode_msg(struct store_buf *out, const struct msg *m, const struct store_clock *clk);
-int store_decode_msg(const uint8_t *p, size_t n, const struct store_clock *clk,
-                     struct msg **out);
+int store_decode_msg(const uint8_t *p, size_t n, const struct store_clock *clk, struct msg **out);
 
 /* The schema record: magic and version. Decode returns 0 with *version set, or -EBADMSG when
  * the bytes are not a schema record. */

@@ -14,6 +14,12 @@ if(TARGET mqtt-fast)
   set_tests_properties(persist.restart PROPERTIES LABELS persist TIMEOUT 120
                        ENVIRONMENT "${persist_env}")
 
+  # Inbound QoS 2 state (PUBREC'd ids awaiting PUBREL) across kill -9, with raw bytes.
+  add_test(NAME persist.qos2_inbound COMMAND ${PERSIST_PYTHON3}
+                                             ${CMAKE_CURRENT_SOURCE_DIR}/persist/qos2_inbound.py)
+  set_tests_properties(persist.qos2_inbound PROPERTIES LABELS persist TIMEOUT 60
+                       ENVIRONMENT "${persist_env}")
+
   # >= 20 kill -9 cycles under QoS 1 and QoS 2 load (about 40 s on the 2-core VM).
   add_test(NAME persist.crash COMMAND ${PERSIST_PYTHON3}
                                       ${CMAKE_CURRENT_SOURCE_DIR}/persist/crash_test.py)

@@ -92,6 +92,8 @@ static void first_run_then_killed(struct ev_loop *loop)
 	struct session *s = add_session(b, "persist-1", 3600, "q/#", 2);
 	add_session(b, "clean-1", 0, "q/#", 1);
 	add_session(b, "ends-1", 100, "z", 1);
+	/* Changed and ended in the same iteration: off the change list, never written. */
+	session_destroy(b, add_session(b, "gone-at-once", 100, "y", 1));
 	uint16_t id1 = 0, id2 = 0;
 	CHECK(topic_ids_assign(b->sn.ids, U8("sn/one"), 6, &id1) == 0);
 	CHECK(topic_ids_assign(b->sn.ids, U8("sn/two"), 6, &id2) == 0);
@@ -135,11 +137,13 @@ static void test_restart_restores(void)
 	CHECK(s != NULL);
 	CHECK(sessions_find(b, U8("clean-1"), 7) == NULL);
 	CHECK(sessions_find(b, U8("ends-1"), 6) == NULL);
+	CHECK(sessions_find(b, U8("gone-at-once"), 12) == NULL);
 	if (s) {
 		CHECK_EQ(s->queued_count, 3);
 		CHECK(s->subs && s->subs->opts.qos == 2 && s->subs->opts.sub_id == 12);
 		const struct delivery *d = s->queue;
-		CHECK(d && d->m && d->m->payload_len == 5 && memcmp(d->m->payload, "first", 5) == 0);
+		CHECK(d && d->m && d->m->payload_len == 5 &&
+		      memcmp(d->m->payload, "first", 5) == 0);
 		CHECK(d && d->nsub_ids == 1 && d->sub_ids[0] == 12);
 		CHECK(s->queue_tail && memcmp(s->queue_tail->m->payload, "third", 5) == 0);
 		/* The session is back in the subscription tree: a new message reaches it. */
@@ -292,8 +296,10 @@ static void test_refused_stores(void)
 	struct broker *b2 = calloc(1, sizeof(*b2));
 	char conf[1024], err[256];
 	struct config cfg;
-	snprintf(conf, sizeof(conf), "persistence true\npersistence_location %s/db\n"
-	         "sys_interval 0\nlog_type none\n", dir);
+	snprintf(conf, sizeof(conf),
+	         "persistence true\npersistence_location %s/db\n"
+	         "sys_interval 0\nlog_type none\n",
+	         dir);
 	CHECK(config_load_string("t", conf, &cfg, err, sizeof(err)) == 0);
 	pid_t pid = fork();
 	if (pid == 0) /* flock is per open file: a second process sees the lock */
@@ -310,7 +316,8 @@ static void test_refused_stores(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/mqtt-fast-store.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/mqtt-fast-store.XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;

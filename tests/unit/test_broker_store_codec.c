@@ -14,8 +14,7 @@
 #define U8(s) ((const uint8_t *)(s))
 
 /* A message with MQTT 5 properties (content type, response topic) and an expiry. */
-static struct msg *mk_props_msg(const char *topic, const char *payload, uint8_t qos,
-                                int64_t now_ms)
+static struct msg *mk_props_msg(const char *topic, const char *payload, uint8_t qos, int64_t now_ms)
 {
 	struct mqtt_publish p = {
 	        .qos = qos,

@@ -58,7 +58,7 @@ static size_t make_packet(uint8_t *buf, uint16_t proto, uint8_t ipproto, uint16_
 	memset(buf, 0, 128);
 	memcpy(buf, &eth, sizeof(eth));
 	memcpy(buf + sizeof(eth), &ip, sizeof(ip));
-	((struct iphdr *)(buf + sizeof(eth)))->check = 0;
+	/* ip.check is 0 here: the header checksum is computed over it as such. */
 	uint16_t c = ip_checksum(buf + sizeof(eth), iplen);
 	memcpy(buf + sizeof(eth) + offsetof(struct iphdr, check), &(uint16_t){htons(c)}, 2);
 	memcpy(buf + sizeof(eth) + iplen, &udp, sizeof(udp));
@@ -117,10 +117,14 @@ static void test_fanout(struct limit *skel)
 	uint8_t in[128], out[256];
 	uint32_t ret;
 	size_t len = make_packet(in, ETH_P_IP, IPPROTO_UDP, SN_PORT, 5);
-	const struct iphdr *ip = (const void *)(out + ETH_HLEN);
-	const struct udphdr *udp = (const void *)(out + ETH_HLEN + sizeof(*ip));
+	struct iphdr ipc; /* aligned copies: the frame puts IP at offset 14 */
+	struct udphdr udpc;
+	const struct iphdr *ip = &ipc;
+	const struct udphdr *udp = &udpc;
 
 	CHECK_EQ(run(skel, in, len, out, &ret), 0);
+	memcpy(&ipc, out + ETH_HLEN, sizeof(ipc));
+	memcpy(&udpc, out + ETH_HLEN + sizeof(ipc), sizeof(udpc));
 	CHECK_EQ(ret, TC_ACT_SHOT);
 	CHECK(memcmp(out, dst_mac, 6) == 0);
 	CHECK(memcmp(out + 6, src_mac, 6) == 0);

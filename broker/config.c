@@ -86,7 +86,7 @@ static const struct directive directives[] = {
         {"persistent_client_expiration", D_DURATION, GLOBAL(persistent_client_expiration), 3600,
          DURATION_MAX, 0},
         {"sys_interval", D_UINT, GLOBAL(sys_interval), 0, 65535, 10},
-        {"set_tcp_nodelay", D_BOOL, GLOBAL(set_tcp_nodelay), .def = false},
+        {"set_tcp_nodelay", D_BOOL, GLOBAL(set_tcp_nodelay), .def = true},
         {"user", D_STRING, GLOBAL(user)},
         /* Persistence */
         {"persistence", D_BOOL, GLOBAL(persistence), .def = false},

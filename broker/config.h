@@ -96,7 +96,7 @@ struct config {
 	 * Written as N followed by h, d, w, m (30 days) or y (365 days), as mosquitto. */
 	int64_t persistent_client_expiration;
 	uint32_t sys_interval; /* seconds between $SYS updates; default 10; 0 disables */
-	bool set_tcp_nodelay;  /* default false */
+	bool set_tcp_nodelay;  /* default true (mosquitto: false), see mqtt-fast.conf */
 	/* User to run as after binding, when started as root (main.c). Owned; NULL (default) =
 	 * stay as started (mosquitto's default is "mosquitto"). */
 	char *user;

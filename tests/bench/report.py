@@ -106,6 +106,7 @@ def sn_tables(cases, meta, na):
                            ("fastpath", "userspace", "relay")] +
                     [fmt(per_msg(c[s], "softirq_s")) for s in ("fastpath", "limit")] +
                     [f"{100.0 * lost / exp:.1f}%" if exp else "n/a"])
+    cpu_head, cpu_rows = head, rows
     head = ["N"] + [SN_NAMES[s] + " sent/s" for s in SN_SYSTEMS]
     rows = [[n] + [fmt(get(cases, f"sn:flat:{s}:{n}", "sent_per_s")) for s in SN_SYSTEMS]
             for n in counts]
@@ -114,7 +115,7 @@ def sn_tables(cases, meta, na):
               "", table(head, rows), ""]
     lines += ["CPU per delivered message: the broker (or relay) process from /proc/PID/stat; "
               "the kernel's share as the machine's softirq time over the run.", "",
-              table(head, rows), ""]
+              table(cpu_head, cpu_rows), ""]
     head = ["N"] + [f"{SN_NAMES[s]} p50 / p99 / p99.9 µs" for s in SN_SYSTEMS] + [
         "p99 fast/userspace"]
     rows = []

@@ -35,7 +35,7 @@ static void test_defaults(void)
 	CHECK_EQ(c.retain_available, true);
 	CHECK_EQ(c.persistent_client_expiration, 0);
 	CHECK_EQ(c.sys_interval, 10);
-	CHECK_EQ(c.set_tcp_nodelay, false);
+	CHECK_EQ(c.set_tcp_nodelay, true);
 	CHECK_EQ(c.persistence, false);
 	CHECK(c.persistence_location == NULL);
 	CHECK_EQ(c.log_types,
@@ -99,7 +99,7 @@ static const char full_conf[] =
         "retain_available false\n"
         "persistent_client_expiration 2w\n"
         "sys_interval 0\n"
-        "set_tcp_nodelay true\n"
+        "set_tcp_nodelay false\n"
         "persistence true\n"
         "persistence_location /var/lib/mqtt-fast/\n"
         "log_type debug\n"
@@ -161,7 +161,7 @@ static void test_full(void)
 	CHECK_EQ(c.retain_available, false);
 	CHECK_EQ(c.persistent_client_expiration, 14 * 86400);
 	CHECK_EQ(c.sys_interval, 0);
-	CHECK_EQ(c.set_tcp_nodelay, true);
+	CHECK_EQ(c.set_tcp_nodelay, false);
 	CHECK_EQ(c.persistence, true);
 	CHECK_STREQ(c.persistence_location, "/var/lib/mqtt-fast/");
 	CHECK_EQ(c.log_types, LOG_LEVEL_DEBUG | LOG_LEVEL_SUBSCRIBE | LOG_LEVEL_UNSUBSCRIBE |

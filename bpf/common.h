@@ -17,14 +17,14 @@
 
 /* ---- limits ---- */
 
-#define FP_MAX_LEVELS 8     /* topics with more levels are never fast-path enabled */
-#define FP_MAX_INDEX 1024   /* distinct level strings per depth */
-#define FP_MAX_SUBS 256     /* subscriber slots (bits in a bitset) */
-#define FP_SUB_WORDS (FP_MAX_SUBS / 64)
-#define FP_MAX_PUBS 256     /* publisher slots */
-#define FP_PUB_WORDS (FP_MAX_PUBS / 64)
-#define FP_MAX_TOPICS 4096  /* fast-path topics (also counter slots) */
-#define FP_MAX_IFACES 16    /* fastpath_interface lines */
+#define FP_MAX_LEVELS 8    /* topics with more levels are never fast-path enabled */
+#define FP_MAX_INDEX  1024 /* distinct level strings per depth */
+#define FP_MAX_SUBS   256  /* subscriber slots (bits in a bitset) */
+#define FP_SUB_WORDS  (FP_MAX_SUBS / 64)
+#define FP_MAX_PUBS   256 /* publisher slots */
+#define FP_PUB_WORDS  (FP_MAX_PUBS / 64)
+#define FP_MAX_TOPICS 4096 /* fast-path topics (also counter slots) */
+#define FP_MAX_IFACES 16   /* fastpath_interface lines */
 
 /* A subscriber slot mask: clang may drop a bounds check it proved once; masking the index
  * keeps the verifier convinced (FP_MAX_SUBS is a power of two). */
@@ -32,12 +32,12 @@
 
 /* ---- MQTT-SN constants the kernel needs (MQTT-SN 1.2 §5.2, §5.3.4, §5.4.12) ---- */
 
-#define FP_SN_PUBLISH 0x0C
-#define FP_SN_FLAG_DUP 0x80
-#define FP_SN_FLAG_QOS_MASK 0x60
-#define FP_SN_FLAG_QOS0 0x00
-#define FP_SN_FLAG_QOSM1 0x60 /* QoS -1 is encoded as 0b11 */
-#define FP_SN_FLAG_RETAIN 0x10
+#define FP_SN_PUBLISH         0x0C
+#define FP_SN_FLAG_DUP        0x80
+#define FP_SN_FLAG_QOS_MASK   0x60
+#define FP_SN_FLAG_QOS0       0x00
+#define FP_SN_FLAG_QOSM1      0x60 /* QoS -1 is encoded as 0b11 */
+#define FP_SN_FLAG_RETAIN     0x10
 #define FP_SN_FLAG_TOPIC_TYPE 0x03
 
 /* Topic id types, as in the PUBLISH Flags field (§5.3.4). */
@@ -59,20 +59,20 @@ struct fp_topic_key {
 _Static_assert(sizeof(struct fp_topic_key) == 4, "fp_topic_key layout");
 
 enum fp_topic_flags {
-	FP_TF_ENABLED = 1 << 0,  /* fast path on for this topic (`fastpath` filter matched) */
-	FP_TF_PASS_UP = 1 << 1,  /* userspace must also see every PUBLISH on it: MQTT, WebSocket,
+	FP_TF_ENABLED = 1 << 0, /* fast path on for this topic (`fastpath` filter matched) */
+	FP_TF_PASS_UP = 1 << 1, /* userspace must also see every PUBLISH on it: MQTT, WebSocket,
 				    bridge, sleeping or not-yet-registered SN subscribers */
-	FP_TF_QOS_M1 = 1 << 2,   /* QoS -1 from any address allowed (sn_allow_qos_m1, predefined
+	FP_TF_QOS_M1 = 1 << 2,  /* QoS -1 from any address allowed (sn_allow_qos_m1, predefined
 				    or short topic, ACL lets anonymous publish) */
 };
 
 /* fp_topics value: one fast-path topic. Replaced as a whole by userspace (a hash map update is
  * atomic for readers), so `serve` and `serve_gen` are always consistent with each other. */
 struct fp_topic {
-	__u8 nlevels; /* 1..FP_MAX_LEVELS */
-	__u8 flags;   /* enum fp_topic_flags */
-	__u16 slot;   /* counter slot, 0..FP_MAX_TOPICS-1 */
-	__u32 serve_gen; /* bumped by userspace on every change of `serve`; never 0 */
+	__u8 nlevels;             /* 1..FP_MAX_LEVELS */
+	__u8 flags;               /* enum fp_topic_flags */
+	__u16 slot;               /* counter slot, 0..FP_MAX_TOPICS-1 */
+	__u32 serve_gen;          /* bumped by userspace on every change of `serve`; never 0 */
 	__u16 idx[FP_MAX_LEVELS]; /* level index at each depth, < FP_MAX_INDEX */
 	/* Subscriber slots the kernel may serve on this topic: subscription matches, REGACK
 	 * accepted (or predefined/short id), ACL read allowed, awake. The kernel serves
@@ -81,8 +81,8 @@ struct fp_topic {
 	/* Publisher slots allowed to publish on this topic (connected, ACL write allowed). */
 	__u64 pubs[FP_PUB_WORDS];
 };
-_Static_assert(sizeof(struct fp_topic) == 8 + 2 * FP_MAX_LEVELS + 8 * FP_SUB_WORDS +
-                                                  8 * FP_PUB_WORDS,
+_Static_assert(sizeof(struct fp_topic) ==
+                       8 + 2 * FP_MAX_LEVELS + 8 * FP_SUB_WORDS + 8 * FP_PUB_WORDS,
                "fp_topic layout");
 
 /* fp_exact: BPF_MAP_TYPE_ARRAY, key depth * FP_MAX_INDEX + index: subscribers whose filter has
@@ -139,8 +139,8 @@ _Static_assert(sizeof(struct fp_publisher) == 4, "fp_publisher layout");
  * fp_subscriber. */
 struct fp_neigh {
 	__u32 ifindex;
-	__u8 peer_mac[6];  /* Ethernet source of the client's packets */
-	__u8 local_mac[6]; /* Ethernet destination: our interface */
+	__u8 peer_mac[6];     /* Ethernet source of the client's packets */
+	__u8 local_mac[6];    /* Ethernet destination: our interface */
 	struct fp_addr local; /* the address and port the client sent to */
 };
 _Static_assert(sizeof(struct fp_neigh) == 36, "fp_neigh layout");
@@ -173,19 +173,19 @@ _Static_assert(sizeof(struct fp_meta) == 20, "fp_meta layout");
  * skb->mark = FP_MARK_TAG | (serve_gen & FP_MARK_GEN_MASK). The broker reads it with
  * SO_RCVMARK and skips exactly the slots of that generation's serve set (exactly one copy,
  * also while the set changes). No mark: the kernel served nobody. */
-#define FP_MARK_TAG 0xf5000000u
+#define FP_MARK_TAG      0xf5000000u
 #define FP_MARK_TAG_MASK 0xff000000u
 #define FP_MARK_GEN_MASK 0x00ffffffu
 
 /* ---- counters ---- */
 
 enum fp_verdict {
-	FP_V_FORWARDED = 0,  /* PUBLISH handled by the kernel (original consumed or passed) */
-	FP_V_CLONES,         /* copies sent to subscribers */
-	FP_V_CLONE_FAILED,   /* bpf_clone_redirect failed (backlog full, interface down) */
-	FP_V_PASSED,         /* passed up to the socket */
+	FP_V_FORWARDED = 0, /* PUBLISH handled by the kernel (original consumed or passed) */
+	FP_V_CLONES,        /* copies sent to subscribers */
+	FP_V_CLONE_FAILED,  /* bpf_clone_redirect failed (backlog full, interface down) */
+	FP_V_PASSED,        /* passed up to the socket */
 	FP_V_DROP_NO_SUBSCRIBER,
-	FP_V_DROP_MALFORMED,   /* MQTT-SN length != UDP payload, truncated */
+	FP_V_DROP_MALFORMED,    /* MQTT-SN length != UDP payload, truncated */
 	FP_V_DROP_UNAUTHORIZED, /* unknown/spoofed publisher address or ACL */
 	FP_V_PASS_NOT_FASTPATH, /* MQTT-SN but not a fast-path PUBLISH: passed */
 	FP_V_PASS_IP_OPTIONS,   /* IPv4 options, IPv6 extension headers, fragments: passed */

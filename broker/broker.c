@@ -282,7 +282,7 @@ void broker_free(struct broker *b)
 	/* The last iteration's changes before its output goes out with the connections. */
 	(void)store_commit(b);
 	control_close(b);
-	fastpath_stop(b); /* detach first: the clients below no longer need the kernel */
+	fastpath_stop(b);  /* detach first: the clients below no longer need the kernel */
 	conns_free_all(b); /* before the listeners: a connection counts itself off its listener */
 	listeners_close(b);
 	sn_clients_free_all(b);

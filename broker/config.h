@@ -91,7 +91,7 @@ struct config {
 	 * default 0 = unlimited. mosquitto's directive bounds its whole heap; here it bounds the
 	 * part a stalled subscriber can grow. */
 	uint64_t memory_limit;
-	bool retain_available;         /* default true */
+	bool retain_available; /* default true */
 	/* Seconds after which a disconnected persistent session is dropped; 0 = never (default).
 	 * Written as N followed by h, d, w, m (30 days) or y (365 days), as mosquitto. */
 	int64_t persistent_client_expiration;
@@ -140,7 +140,7 @@ struct config {
 	char **fastpath_interfaces; /* owned, from `fastpath_interface IFNAME` lines; none = off */
 	size_t fastpath_interface_count;
 	enum fastpath_mode fastpath_mode; /* default FASTPATH_MODE_AUTO */
-	char **fastpath_filters;    /* owned, from `fastpath FILTER` lines */
+	char **fastpath_filters;          /* owned, from `fastpath FILTER` lines */
 	size_t fastpath_filter_count;
 	char *control_socket; /* owned; default "/run/mqtt-fast.sock"; "" = no control socket */
 

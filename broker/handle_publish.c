@@ -105,9 +105,11 @@ int handle_publish(struct conn *c, const struct mqtt_publish *p)
 		log_line(&b->log, LOG_LEVEL_NOTICE, (const char *)s->client_id, c->peer,
 		         "PUBLISH dropped: %s (%u bytes)", why, (unsigned)topic.len);
 		if (p->qos == 1)
-			return send_ack(c, MQTT_PUBACK, p->packet_id, MQTT_RC_TOPIC_NAME_INVALID, why);
+			return send_ack(c, MQTT_PUBACK, p->packet_id, MQTT_RC_TOPIC_NAME_INVALID,
+			                why);
 		if (p->qos == 2)
-			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_TOPIC_NAME_INVALID, why);
+			return send_ack(c, MQTT_PUBREC, p->packet_id, MQTT_RC_TOPIC_NAME_INVALID,
+			                why);
 		return 0;
 	}
 	if (!acl_can_write(b, s, topic.p, topic.len)) {

@@ -95,7 +95,8 @@ static void deliver(struct broker *b, const struct route_target *t, struct msg *
 		if (log_ratelimit(&b->drop_ratelimit, broker_now_ms(b)))
 			log_line(&b->log, LOG_LEVEL_WARNING, (const char *)s->client_id, NULL,
 			         "queue full (max_queued_messages %u / max_queued_bytes %llu / "
-			         "memory_limit %llu, %llu bytes queued in all): message on %.*s dropped",
+			         "memory_limit %llu, %llu bytes queued in all): message on %.*s "
+			         "dropped",
 			         b->cfg.max_queued_messages,
 			         (unsigned long long)b->cfg.max_queued_bytes,
 			         (unsigned long long)b->cfg.memory_limit,

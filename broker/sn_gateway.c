@@ -521,9 +521,10 @@ void sn_handle_datagram(struct sn_listener *l, const struct sockaddr *from, sock
 	/* The publish flow and PINGREQ keep-alives leave who the kernel serves alone, unless the
 	 * client's state moves (a sleeping client woken by PINGREQ, back asleep after its last
 	 * buffered message is acknowledged: MQTT-SN 1.2 §6.14). */
-	bool flow = m.type == MQTTSN_PUBLISH || m.type == MQTTSN_PUBACK || m.type == MQTTSN_PUBREC ||
-	            m.type == MQTTSN_PUBREL || m.type == MQTTSN_PUBCOMP ||
-	            m.type == MQTTSN_PINGREQ || m.type == MQTTSN_PINGRESP;
+	bool flow = m.type == MQTTSN_PUBLISH || m.type == MQTTSN_PUBACK ||
+	            m.type == MQTTSN_PUBREC || m.type == MQTTSN_PUBREL ||
+	            m.type == MQTTSN_PUBCOMP || m.type == MQTTSN_PINGREQ ||
+	            m.type == MQTTSN_PINGRESP;
 	struct sn_client *c = flow ? sn_client_find(b, &a, o.node, o.node_len) : NULL;
 	uint8_t state_before = c ? c->state : 0;
 	handle_message(l, &a, &o, &m);

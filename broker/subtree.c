@@ -60,8 +60,8 @@ struct node {
 
 struct subtree {
 	struct node *root;
-	size_t count; /* (owner, filter) entries */
-	size_t nodes; /* including the root */
+	size_t count;     /* (owner, filter) entries */
+	size_t nodes;     /* including the root */
 	uint64_t changes; /* entries added or removed, ever (subtree_changes) */
 	/* Two halves of work_cap pointers each: the current and the next match frontier, or the
 	 * stack of subtree_free. A frontier holds distinct nodes of one depth, so work_cap >= nodes

@@ -8,8 +8,7 @@
 
 #include "config.h"
 
-bool limits_topic_ok(const struct config *cfg, const uint8_t *t, size_t len,
-                     const char **why)
+bool limits_topic_ok(const struct config *cfg, const uint8_t *t, size_t len, const char **why)
 {
 	if (cfg->max_topic_length && len > cfg->max_topic_length) {
 		if (why)

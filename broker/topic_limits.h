@@ -12,7 +12,6 @@ struct config;
 
 /* True when a topic name or filter of len bytes at t (borrowed) is within max_topic_length
  * bytes and max_topic_levels levels. On false, *why (if not NULL) names the limit. */
-bool limits_topic_ok(const struct config *cfg, const uint8_t *t, size_t len,
-                     const char **why);
+bool limits_topic_ok(const struct config *cfg, const uint8_t *t, size_t len, const char **why);
 
 #endif

@@ -95,6 +95,40 @@ int session_set_username(struct session *s, const uint8_t *u, uint16_t len)
 	return 0;
 }
 
+/* Appends d (owned) to the queue: strict FIFO, appended at the tail, sent from the head
+ * [MQTT-4.6.0-6]. */
+static void queue_push(struct session *s, struct delivery *d)
+{
+	d->next = NULL;
+	if (s->queue_tail)
+		s->queue_tail->next = d;
+	else
+		s->queue = d;
+	s->queue_tail = d;
+	s->queued_count++;
+	s->queued_bytes += msg_queue_bytes(d->m);
+}
+
+/* Appends d (owned) to the in-flight list, which keeps send order for resends. */
+static void inflight_push(struct session *s, struct delivery *d)
+{
+	d->next = NULL;
+	if (s->inflight_tail)
+		s->inflight_tail->next = d;
+	else
+		s->inflight = d;
+	s->inflight_tail = d;
+	s->inflight_count++;
+}
+
+void session_restore_delivery(struct session *s, struct delivery *d)
+{
+	if (d->state == DELIVERY_QUEUED)
+		queue_push(s, d);
+	else
+		inflight_push(s, d);
+}
+
 int session_enqueue(struct session *s, const struct session_limits *lim, struct msg *m, uint8_t qos,
                     bool retain, const uint32_t *sub_ids, uint8_t nsub_ids)
 {
@@ -131,14 +165,7 @@ int session_enqueue(struct session *s, const struct session_limits *lim, struct 
 	d->retain = retain;
 	d->state = DELIVERY_QUEUED;
 
-	/* Strict FIFO: appended at the tail, sent from the head [MQTT-4.6.0-6]. */
-	if (s->queue_tail)
-		s->queue_tail->next = d;
-	else
-		s->queue = d;
-	s->queue_tail = d;
-	s->queued_count++;
-	s->queued_bytes += bytes;
+	queue_push(s, d);
 	if (lim && lim->total_bytes) {
 		d->total_bytes = lim->total_bytes;
 		*d->total_bytes += bytes;
@@ -226,12 +253,7 @@ struct delivery *session_next(struct session *s, uint16_t window, int64_t now_ms
 		/* `sent` stays false: the first PUBLISH carries DUP 0 [MQTT-4.3.2-2]
 		 * [MQTT-4.3.3-2]. The caller sets it once written; the delivery then stays in
 		 * s->inflight, in send order, for a resend with DUP [MQTT-4.4.0-1]. */
-		if (s->inflight_tail)
-			s->inflight_tail->next = d;
-		else
-			s->inflight = d;
-		s->inflight_tail = d;
-		s->inflight_count++;
+		inflight_push(s, d);
 		return d;
 	}
 	return NULL;

@@ -129,6 +129,11 @@ int session_set_username(struct session *s, const uint8_t *u, uint16_t len);
  * caller removes the subscriptions from the tree first. NULL is ignored. */
 void session_free(struct session *s);
 
+/* Appends a delivery rebuilt from the store (takes ownership): to the queue in state
+ * DELIVERY_QUEUED (d->m set), otherwise to the in-flight list, in the order they are given.
+ * Not counted against any bound: the session held them before the restart. */
+void session_restore_delivery(struct session *s, struct delivery *d);
+
 /* Appends a delivery of `m` (takes a new reference) at `qos` to the queue, with copies of the
  * subscription identifiers. -ENOBUFS when a bound would be exceeded (the message is not queued
  * and s->dropped is incremented), -ENOMEM. Order is kept: deliveries leave in queue order. */

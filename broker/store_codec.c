@@ -334,22 +334,7 @@ static int get_delivery(struct rd *r, struct session *s, const struct store_cloc
 		rc = -EBADMSG;
 		goto fail;
 	}
-	if (state == DELIVERY_QUEUED) {
-		if (s->queue_tail)
-			s->queue_tail->next = d;
-		else
-			s->queue = d;
-		s->queue_tail = d;
-		s->queued_count++;
-		s->queued_bytes += (uint64_t)d->m->topic_len + d->m->payload_len;
-	} else {
-		if (s->inflight_tail)
-			s->inflight_tail->next = d;
-		else
-			s->inflight = d;
-		s->inflight_tail = d;
-		s->inflight_count++;
-	}
+	session_restore_delivery(s, d);
 	return 0;
 fail:
 	delivery_free(d);

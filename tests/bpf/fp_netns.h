@@ -25,59 +25,6 @@
 
 #ifndef SO_RCVMARK
 #define SO_RCVMARK 75 /* Linux >= 5.19 */
-/* Reads everything pending on `fd` (a bounded number of datagrams). */
-static inline void drain(int fd)
-{
-	uint8_t buf[FRAME_MAX];
-	for (int i = 0; i < 1000 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0; i++)
-		;
-}
-
-struct captured {
-	uint8_t frame[FRAME_MAX];
-	size_t len;
-	int csum_partial; /* TP_STATUS_CSUMNOTREADY: the checksum field is not final */
-};
-
-#define MAX_CAPTURE 8
-
-/* Captures incoming frames that `keep` accepts on AF_PACKET socket `fd`: waits up to
- * `wait_ms` for `want` of them, then `quiet_ms` for any extra (MAX_CAPTURE at most). */
-static inline int capture_frames(int fd, struct captured *out, int want,
-                                 int (*keep)(const uint8_t *, size_t), int wait_ms, int quiet_ms)
-{
-	int n = 0, one = 1;
-	setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
-	for (int rounds = 0; rounds < 64 && n < MAX_CAPTURE; rounds++) {
-		if (wait_readable(fd, n < want ? wait_ms : quiet_ms) <= 0)
-			break;
-		struct sockaddr_ll from;
-		char cbuf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-		struct iovec iov = {out[n].frame, FRAME_MAX};
-		struct msghdr msg = {.msg_name = &from,
-		                     .msg_namelen = sizeof(from),
-		                     .msg_iov = &iov,
-		                     .msg_iovlen = 1,
-		                     .msg_control = cbuf,
-		                     .msg_controllen = sizeof(cbuf)};
-		ssize_t len = recvmsg(fd, &msg, MSG_DONTWAIT);
-		if (len < 0 || from.sll_pkttype == PACKET_OUTGOING ||
-		    !keep(out[n].frame, (size_t)len))
-			continue;
-		out[n].len = (size_t)len;
-		out[n].csum_partial = 0;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			struct tpacket_auxdata aux;
-			if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
-				continue;
-			memcpy(&aux, CMSG_DATA(c), sizeof(aux));
-			out[n].csum_partial = !!(aux.tp_status & TP_STATUS_CSUMNOTREADY);
-		}
-		n++;
-	}
-	return n;
-}
-
 #endif
 
 /* Descriptor of /run/netns/<name> (ip netns add), or -errno. */

@@ -71,7 +71,6 @@ static void route_visit(void *ctx, void *owner, const struct sub_opts *o, bool s
 static void deliver(struct broker *b, const struct route_target *t, struct msg *m)
 {
 	struct session *s = t->s;
-	const struct session_limits lim = broker_queue_limits(b);
 
 	/* The kernel already sent this PUBLISH to s (the passed-up original's mark names the
 	 * serve set it used): exactly one copy (DESIGN.md). */
@@ -89,6 +88,7 @@ static void deliver(struct broker *b, const struct route_target *t, struct msg *
 			b->stats.msgs_dropped++;
 		return;
 	}
+	const struct session_limits lim = broker_queue_limits(b);
 	int err = session_enqueue(s, &lim, m, t->qos, t->retain, t->sub_ids, t->nsub_ids);
 	if (err < 0) {
 		b->stats.msgs_dropped++;
